@@ -1,0 +1,129 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/beast/http/empty_body.hpp"
+#include "boost/beast/http/message.hpp"
+#include "boost/system/error_code.hpp"
+#include "push/client_frame_parser.h"
+#include "push/connection_id.h"
+#include "push/ws_frame.h"
+
+namespace herald::push {
+
+class Worker;
+
+// One client WebSocket connection, main or voice: the upgrade, admission,
+// the bounded send queue (one write in flight, every pending frame gathered
+// into it), pings and the close handshake. The stream-specific subclass
+// (Session<Stream>) supplies the I/O primitives.
+//
+// Thread: lives on its Worker's I/O thread for its whole life; every method
+// is called there.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  enum class Kind { kMain, kVoice };
+  using Request =
+      boost::beast::http::request<boost::beast::http::empty_body>;
+
+  Connection(Worker& worker, Kind kind);
+  virtual ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Begins the TLS and WebSocket handshakes.
+  void Start();
+
+  // Queues `frame` unless the connection is closing. A connection whose
+  // queue would exceed the limit is closed with 4008 (deferred: safe to call
+  // while iterating the worker's indices).
+  void Send(const Frame& frame);
+
+  // Sends a close frame and ends the connection. Undelivered frames go out
+  // first when `flush` is set, and are dropped otherwise.
+  void Close(uint16_t code, std::string_view reason, bool flush = true);
+
+  // Called by the worker every ping interval: pings, or closes a connection
+  // that has been silent since the previous ping.
+  void PingTick();
+
+  ConnectionId id() const { return id_; }
+  Kind kind() const { return kind_; }
+  int64_t user_id() const { return user_id_; }
+  const std::string& token() const { return token_; }
+  bool admitted() const { return registered_; }
+  // Servers this main connection is subscribed to (kept by the worker).
+  absl::flat_hash_set<int64_t>& servers() { return servers_; }
+
+ protected:
+  // I/O primitives of the stream; each completes by calling the matching
+  // On* method below, on this connection's thread.
+  virtual void AsyncHandshake() = 0;  // TLS, then the HTTP request.
+  virtual void AsyncReadSome(uint8_t* data, size_t size) = 0;
+  virtual void AsyncWrite(const char* data, size_t size) = 0;
+  virtual void CloseSocket() = 0;
+
+  // `leftover`: bytes the client sent after its request.
+  void OnRequest(boost::system::error_code ec, const Request& request,
+                 std::string_view leftover);
+  void OnRead(boost::system::error_code ec, size_t n);
+  void OnWrite(boost::system::error_code ec, size_t n);
+
+  Worker& worker_;
+
+ private:
+  enum class State { kHandshake, kOpen, kClosing, kClosed };
+
+  void RejectHttp(std::string response);
+  void Admit(std::string_view target);
+  void Refuse(uint16_t code, std::string_view reason);
+  void QueueRaw(Frame frame);
+  void MaybeWrite();
+  void ReadMore();
+  void ArmTimer(std::chrono::milliseconds after);
+  void OnTimer();
+  void Unregister();
+  void Teardown();
+
+  const Kind kind_;
+  const ConnectionId id_;
+  State state_ = State::kHandshake;
+  bool registered_ = false;
+  bool counted_admitted_ = false;
+  bool writing_ = false;
+  bool close_queued_ = false;  // our close frame is queued or sent
+  bool close_sent_ = false;    // ... and fully written
+  bool peer_closed_ = false;   // the client's close frame arrived
+  bool http_reject_ = false;   // a plain HTTP error response is in flight
+  bool slow_ = false;          // over the queue limit, close pending
+  bool activity_ = true;       // bytes arrived since the last ping tick
+  bool ping_outstanding_ = false;
+
+  int64_t user_id_ = 0;
+  std::string token_;
+  absl::flat_hash_set<int64_t> servers_;
+
+  // Send side: frames waiting, their byte total, and the write in flight
+  // (either one whole frame, or several gathered into write_buf_).
+  std::vector<Frame> pending_;
+  size_t queued_bytes_ = 0;
+  Frame in_flight_;
+  std::string write_buf_;
+
+  // Receive side: a small buffer; data payloads are skipped, not stored.
+  static constexpr size_t kReadBufferSize = 256;
+  std::array<uint8_t, kReadBufferSize> read_buf_;
+  size_t read_have_ = 0;
+  ClientFrameParser parser_;
+
+  boost::asio::steady_timer timer_;
+};
+
+}  // namespace herald::push

@@ -1,0 +1,160 @@
+#include "push/push_server.h"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "push/close_codes.h"
+#include "push/log.h"
+
+namespace herald::push {
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
+    const PushOptions& options) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds |
+                   ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load TLS certificate ", options.tls_cert_file, ": ",
+        ec.message()));
+  }
+  ctx->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load TLS key ", options.tls_key_file, ": ", ec.message()));
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("TLS key ", options.tls_key_file,
+                     " does not match certificate ", options.tls_cert_file));
+  }
+  // Idle connections keep no read/write buffers.
+  SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_SERVER);
+  return ctx;
+}
+
+// One Route call fanned out to every worker.
+struct RouteOp {
+  Delivery delivery;
+  Frame frame;
+  std::atomic<int> remaining{0};
+  std::atomic<uint32_t> recipients{0};
+  Router::RoutedCallback done;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
+    PushOptions options) {
+  auto server = std::unique_ptr<PushServer>(new PushServer(std::move(options)));
+  const PushOptions& opts = server->options_;
+  if (!opts.plain) {
+    auto tls = MakeTlsContext(opts);
+    if (!tls.ok()) return tls.status();
+    server->tls_ = std::move(*tls);
+  }
+  int threads = opts.threads;
+  if (threads <= 0) {
+    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  threads = std::min(threads, kMaxWorkers);
+  std::vector<Worker*> raw;
+  for (int i = 0; i < threads; ++i) {
+    server->workers_.push_back(
+        std::make_unique<Worker>(i, server->options_, server->counters_));
+    raw.push_back(server->workers_.back().get());
+  }
+  auto main = Listener::Create(opts.bind_address, opts.main_port,
+                               Connection::Kind::kMain, raw,
+                               server->tls_.get(), server->counters_);
+  if (!main.ok()) return main.status();
+  server->main_ = std::move(*main);
+  auto voice = Listener::Create(opts.bind_address, opts.voice_port,
+                                Connection::Kind::kVoice, raw,
+                                server->tls_.get(), server->counters_);
+  if (!voice.ok()) return voice.status();
+  server->voice_ = std::move(*voice);
+  return server;
+}
+
+PushServer::PushServer(PushOptions options) : options_(std::move(options)) {}
+
+PushServer::~PushServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+void PushServer::Start(Gate* gate) {
+  started_ = true;
+  for (auto& w : workers_) w->Start(gate);
+  main_->Start();
+  voice_->Start();
+}
+
+void PushServer::Shutdown(std::chrono::milliseconds grace) {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  main_->Stop();
+  voice_->Stop();
+  for (auto& w : workers_) {
+    w->Post([w = w.get()] {
+      w->CloseAll(kCloseGoingAway, "server shutting down");
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (counters_.sockets.load() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& w : workers_) w->Stop();
+  for (auto& w : workers_) w->Join();
+}
+
+void PushServer::Route(Delivery delivery, RoutedCallback done) {
+  auto op = std::make_shared<RouteOp>();
+  if (!delivery.payload.empty()) op->frame = MakeTextFrame(delivery.payload);
+  op->delivery = std::move(delivery);
+  op->done = std::move(done);
+  op->remaining.store(static_cast<int>(workers_.size()));
+  for (auto& w : workers_) {
+    w->Post([op, w = w.get()] {
+      const uint32_t n = w->Deliver(op->delivery, op->frame);
+      op->recipients.fetch_add(n, std::memory_order_relaxed);
+      if (op->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+          op->done) {
+        std::move(op->done)(op->recipients.load(std::memory_order_relaxed));
+      }
+    });
+  }
+}
+
+void PushServer::CloseUser(int64_t user_id, std::string token, uint16_t code,
+                           std::string reason) {
+  auto shared = std::make_shared<const std::pair<std::string, std::string>>(
+      std::move(token), std::move(reason));
+  for (auto& w : workers_) {
+    w->Post([w = w.get(), user_id, code, shared] {
+      w->CloseUser(user_id, shared->first, code, shared->second);
+    });
+  }
+}
+
+void PushServer::CloseConnection(ConnectionId id, uint16_t code,
+                                 std::string reason) {
+  const int index = WorkerOf(id);
+  if (index >= static_cast<int>(workers_.size())) return;
+  Worker* w = workers_[index].get();
+  w->Post([w, id, code, reason = std::move(reason)] {
+    w->CloseConnection(id, code, reason);
+  });
+}
+
+}  // namespace herald::push

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "boost/asio/ssl/context.hpp"
+#include "push/gate.h"
+#include "push/listener.h"
+#include "push/push_options.h"
+#include "push/router.h"
+#include "push/worker.h"
+
+namespace herald::push {
+
+// The WebSocket data plane: the I/O workers, the main and voice listeners,
+// and the Router the control plane publishes through.
+//
+// Thread: Create, Start and Shutdown from one controlling thread; the
+// Router methods from any thread.
+class PushServer final : public Router {
+ public:
+  // Loads the TLS material and binds both ports; nothing runs yet.
+  static absl::StatusOr<std::unique_ptr<PushServer>> Create(
+      PushOptions options);
+  ~PushServer() override;
+
+  uint16_t main_port() const { return main_->port(); }
+  uint16_t voice_port() const { return voice_->port(); }
+  size_t admitted_connections() const { return counters_.admitted.load(); }
+
+  // Starts the I/O threads and accepting; `gate` decides admissions.
+  void Start(Gate* gate);
+  // Stops accepting, closes every connection with 1001, waits up to
+  // `grace` for the close handshakes, then stops the threads.
+  void Shutdown(std::chrono::milliseconds grace);
+
+  // Router.
+  void Route(Delivery delivery, RoutedCallback done) override;
+  void CloseUser(int64_t user_id, std::string token, uint16_t code,
+                 std::string reason) override;
+  void CloseConnection(ConnectionId id, uint16_t code,
+                       std::string reason) override;
+
+ private:
+  explicit PushServer(PushOptions options);
+
+  PushOptions options_;
+  SharedCounters counters_;
+  std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Listener> main_;
+  std::unique_ptr<Listener> voice_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace herald::push

@@ -1,0 +1,189 @@
+#include "push/worker.h"
+
+#include <algorithm>
+
+#include "push/gate.h"
+
+namespace herald::push {
+
+Worker::Worker(int index, const PushOptions& options,
+               SharedCounters& counters)
+    : index_(index),
+      options_(options),
+      counters_(counters),
+      work_guard_(io_context_.get_executor()),
+      ping_timer_(io_context_) {}
+
+void Worker::Start(Gate* gate) {
+  gate_ = gate;
+  SchedulePing();
+  thread_ = std::thread([this] { io_context_.run(); });
+}
+
+void Worker::Stop() {
+  work_guard_.reset();
+  io_context_.stop();
+}
+
+void Worker::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::AddSocket(Connection* c) {
+  sockets_.insert(c);
+  counters_.sockets.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::RemoveSocket(Connection* c) {
+  if (sockets_.erase(c) > 0) {
+    counters_.sockets.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+bool Worker::TryCountAdmitted() {
+  size_t now = counters_.admitted.load(std::memory_order_relaxed);
+  while (now < options_.max_connections) {
+    if (counters_.admitted.compare_exchange_weak(now, now + 1)) return true;
+  }
+  return false;
+}
+
+void Worker::UncountAdmitted() {
+  counters_.admitted.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::Register(Connection* c, const std::vector<int64_t>& server_ids) {
+  by_id_[c->id()] = c;
+  by_user_[c->user_id()].push_back(c);
+  if (c->kind() == Connection::Kind::kMain) {
+    for (int64_t server : server_ids) Subscribe(c, server);
+  }
+}
+
+void Worker::Unregister(Connection* c) {
+  by_id_.erase(c->id());
+  if (auto it = by_user_.find(c->user_id()); it != by_user_.end()) {
+    auto& list = it->second;
+    list.erase(std::remove(list.begin(), list.end(), c), list.end());
+    if (list.empty()) by_user_.erase(it);
+  }
+  for (int64_t server : c->servers()) {
+    if (auto it = by_server_.find(server); it != by_server_.end()) {
+      it->second.erase(c);
+      if (it->second.empty()) by_server_.erase(it);
+    }
+  }
+  c->servers().clear();
+}
+
+void Worker::Subscribe(Connection* c, int64_t server_id) {
+  if (c->servers().insert(server_id).second) {
+    by_server_[server_id].insert(c);
+  }
+}
+
+void Worker::Apply(const MembershipChange& change) {
+  switch (change.kind) {
+    case MembershipChange::Kind::kAdd: {
+      auto it = by_user_.find(change.user_id);
+      if (it == by_user_.end()) return;
+      for (Connection* c : it->second) {
+        if (c->kind() == Connection::Kind::kMain) {
+          Subscribe(c, change.server_id);
+        }
+      }
+      return;
+    }
+    case MembershipChange::Kind::kRemove: {
+      auto it = by_user_.find(change.user_id);
+      if (it == by_user_.end()) return;
+      auto topic = by_server_.find(change.server_id);
+      for (Connection* c : it->second) {
+        if (c->servers().erase(change.server_id) > 0 &&
+            topic != by_server_.end()) {
+          topic->second.erase(c);
+        }
+      }
+      if (topic != by_server_.end() && topic->second.empty()) {
+        by_server_.erase(topic);
+      }
+      return;
+    }
+    case MembershipChange::Kind::kDropServer: {
+      auto topic = by_server_.find(change.server_id);
+      if (topic == by_server_.end()) return;
+      for (Connection* c : topic->second) c->servers().erase(change.server_id);
+      by_server_.erase(topic);
+      return;
+    }
+  }
+}
+
+uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
+  for (const auto& change : d.before) Apply(change);
+  uint32_t count = 0;
+  if (frame) {
+    if (d.server_id != 0 && d.users.empty()) {
+      if (auto topic = by_server_.find(d.server_id); topic != by_server_.end()) {
+        for (Connection* c : topic->second) {
+          c->Send(frame);
+          ++count;
+        }
+      }
+    } else {
+      for (int64_t user : d.users) {
+        auto it = by_user_.find(user);
+        if (it == by_user_.end()) continue;
+        for (Connection* c : it->second) {
+          if (c->kind() != Connection::Kind::kMain) continue;
+          if (d.server_id != 0 && !c->servers().contains(d.server_id)) continue;
+          c->Send(frame);
+          ++count;
+        }
+      }
+    }
+  }
+  for (const auto& change : d.after) Apply(change);
+  return count;
+}
+
+void Worker::CloseUser(int64_t user_id, const std::string& token,
+                       uint16_t code, const std::string& reason) {
+  auto it = by_user_.find(user_id);
+  if (it == by_user_.end()) return;
+  // Close unregisters, which edits this list: work on a copy.
+  std::vector<Connection*> victims;
+  for (Connection* c : it->second) {
+    if (token.empty() || c->token() == token) victims.push_back(c);
+  }
+  for (Connection* c : victims) c->Close(code, reason);
+}
+
+void Worker::CloseConnection(ConnectionId id, uint16_t code,
+                             const std::string& reason) {
+  if (auto it = by_id_.find(id); it != by_id_.end()) {
+    it->second->Close(code, reason);
+  }
+}
+
+void Worker::CloseAll(uint16_t code, const std::string& reason) {
+  std::vector<Connection*> all(sockets_.begin(), sockets_.end());
+  for (Connection* c : all) c->Close(code, reason);
+}
+
+void Worker::SchedulePing() {
+  ping_timer_.expires_after(options_.ping_interval);
+  ping_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) OnPingTimer();
+  });
+}
+
+void Worker::OnPingTimer() {
+  std::vector<Connection*> all;
+  all.reserve(by_id_.size());
+  for (auto& [id, c] : by_id_) all.push_back(c);
+  for (Connection* c : all) c->PingTick();
+  SchedulePing();
+}
+
+}  // namespace herald::push

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "push/connection.h"
+#include "push/connection_id.h"
+#include "push/delivery.h"
+#include "push/push_options.h"
+#include "push/ws_frame.h"
+
+namespace herald::push {
+
+class Gate;
+
+// Counters shared by every worker of one server.
+struct SharedCounters {
+  std::atomic<size_t> sockets{0};   // open TCP connections, any state
+  std::atomic<size_t> admitted{0};  // admitted WebSocket connections
+};
+
+// One I/O thread with its own io_context, and the indices of the
+// connections it owns: by id, by user, and by server (the topic each
+// event is fanned out through). A connection stays on its worker for life.
+//
+// Thread: everything but the constructor, Start and Join runs on this
+// worker's thread; other threads reach it only through Post.
+class Worker {
+ public:
+  Worker(int index, const PushOptions& options, SharedCounters& counters);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void set_gate(Gate* gate) { gate_ = gate; }
+  void Start(Gate* gate);  // sets the gate, spawns the thread
+  void Stop();             // stops the io_context; any thread
+  void Join();
+
+  template <typename F>
+  void Post(F&& f) {
+    boost::asio::post(io_context_, std::forward<F>(f));
+  }
+
+  boost::asio::io_context& io_context() { return io_context_; }
+  const PushOptions& options() const { return options_; }
+  Gate& gate() { return *gate_; }
+  int index() const { return index_; }
+  ConnectionId NextId() {
+    return (++next_sequence_ << kWorkerBits) | static_cast<uint64_t>(index_);
+  }
+
+  // Connection bookkeeping.
+  void AddSocket(Connection* c);
+  void RemoveSocket(Connection* c);
+  bool TryCountAdmitted();
+  void UncountAdmitted();
+  void Register(Connection* c, const std::vector<int64_t>& server_ids);
+  void Unregister(Connection* c);
+
+  // Router operations, run here by the PushServer. Deliver returns the
+  // number of connections `frame` (may be null) was queued for.
+  uint32_t Deliver(const Delivery& delivery, const Frame& frame);
+  void CloseUser(int64_t user_id, const std::string& token, uint16_t code,
+                 const std::string& reason);
+  void CloseConnection(ConnectionId id, uint16_t code,
+                       const std::string& reason);
+  void CloseAll(uint16_t code, const std::string& reason);
+
+ private:
+  void Apply(const MembershipChange& change);
+  void Subscribe(Connection* c, int64_t server_id);
+  void SchedulePing();
+  void OnPingTimer();
+
+  const int index_;
+  const PushOptions& options_;
+  SharedCounters& counters_;
+  Gate* gate_ = nullptr;
+  uint64_t next_sequence_ = 0;
+
+  boost::asio::io_context io_context_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      work_guard_;
+  boost::asio::steady_timer ping_timer_;
+  std::thread thread_;
+
+  absl::flat_hash_set<Connection*> sockets_;
+  absl::flat_hash_map<ConnectionId, Connection*> by_id_;
+  absl::flat_hash_map<int64_t, std::vector<Connection*>> by_user_;
+  absl::flat_hash_map<int64_t, absl::flat_hash_set<Connection*>> by_server_;
+};
+
+}  // namespace herald::push

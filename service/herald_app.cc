@@ -1,0 +1,74 @@
+#include "service/herald_app.h"
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "push/log.h"
+#include "service/tls_material.h"
+
+namespace herald::service {
+
+absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
+    const HeraldOptions& options) {
+  auto app = std::unique_ptr<HeraldApp>(new HeraldApp());
+
+  auto registry = Registry::Open(
+      options.state, RegistryLimits{.max_sessions = options.max_sessions});
+  if (!registry.ok()) return registry.status();
+  app->registry_ = std::move(*registry);
+
+  push::PushOptions push_options = options.push;
+  if (!push_options.plain && push_options.tls_cert_file.empty()) {
+    push_options.tls_cert_file = options.state + ".cert.pem";
+    push_options.tls_key_file = options.state + ".key.pem";
+    auto st = EnsureSelfSignedCertificate(push_options.tls_cert_file,
+                                          push_options.tls_key_file);
+    if (!st.ok()) return st;
+  }
+  auto push = push::PushServer::Create(push_options);
+  if (!push.ok()) return push.status();
+  app->push_ = std::move(*push);
+
+  app->voice_ = std::make_unique<VoiceCoordinator>(*app->registry_, *app->push_);
+  app->gate_ = std::make_unique<HeraldGate>(*app->registry_, *app->voice_);
+  app->service_ = std::make_unique<HeraldService>(
+      *app->registry_, *app->voice_, *app->push_, options.limits);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.grpc_address,
+                           grpc::InsecureServerCredentials(), &app->grpc_port_);
+  builder.RegisterService(app->service_.get());
+  app->grpc_ = builder.BuildAndStart();
+  if (!app->grpc_ || app->grpc_port_ == 0) {
+    app->grpc_.reset();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot serve gRPC on ", options.grpc_address,
+        " (address in use or not HOST:PORT)"));
+  }
+  app->push_->Start(app->gate_.get());
+  app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
+  LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
+          app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
+          options.grpc_address, " (port ", app->grpc_port_, "), state ",
+          options.state);
+  return app;
+}
+
+HeraldApp::~HeraldApp() { Shutdown(); }
+
+void HeraldApp::Shutdown() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (reaper_) reaper_->Stop();
+  if (grpc_) {
+    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
+  if (push_) push_->Shutdown(std::chrono::seconds(2));
+  if (grpc_) grpc_->Wait();
+  if (registry_) registry_->Flush();
+}
+
+}  // namespace herald::service

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "push/push_server.h"
+#include "service/herald_gate.h"
+#include "service/herald_service.h"
+#include "service/options.h"
+#include "service/registry.h"
+#include "service/session_reaper.h"
+#include "service/voice_coordinator.h"
+
+namespace herald::service {
+
+// The whole herald process: registry, WebSocket data plane, gRPC API, and
+// the order they start and stop in.
+//
+// Thread: Start and Shutdown from the main thread.
+class HeraldApp {
+ public:
+  // Opens the state, prepares TLS, binds every port and starts serving.
+  // Errors say what is unusable, in one line.
+  static absl::StatusOr<std::unique_ptr<HeraldApp>> Start(
+      const HeraldOptions& options);
+  ~HeraldApp();
+
+  uint16_t main_port() const { return push_->main_port(); }
+  uint16_t voice_port() const { return push_->voice_port(); }
+  int grpc_port() const { return grpc_port_; }
+
+  // Stops the gRPC API, closes every socket with 1001, flushes the state.
+  void Shutdown();
+
+ private:
+  HeraldApp() = default;
+
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<push::PushServer> push_;
+  std::unique_ptr<VoiceCoordinator> voice_;
+  std::unique_ptr<HeraldGate> gate_;
+  std::unique_ptr<HeraldService> service_;
+  std::unique_ptr<SessionReaper> reaper_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int grpc_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace herald::service

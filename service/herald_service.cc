@@ -1,0 +1,302 @@
+#include "service/herald_service.h"
+
+#include <memory>
+
+#include "push/close_codes.h"
+#include "service/clock.h"
+#include "service/publish_stream_reactor.h"
+#include "service/translator.h"
+
+namespace herald::service {
+namespace {
+
+using Kind = push::MembershipChange::Kind;
+
+// Finishes `reactor` when `countdown` completes; `fill` writes the response.
+std::shared_ptr<Countdown> ReplyWhenDone(grpc::ServerUnaryReactor* reactor,
+                                         std::function<void()> fill = {}) {
+  return Countdown::Create(
+      [reactor, fill = std::move(fill)](absl::Status status) {
+        if (status.ok() && fill) fill();
+        reactor->Finish(ToGrpcStatus(status));
+      });
+}
+
+grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
+                                 const absl::Status& status) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+int64_t ToMicros(const google::protobuf::Timestamp& ts) {
+  return ts.seconds() * 1000000 + ts.nanos() / 1000;
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+HeraldService::HeraldService(Registry& registry, VoiceCoordinator& voice,
+                             push::Router& router, ValidationLimits limits)
+    : registry_(registry),
+      voice_(voice),
+      router_(router),
+      validator_(limits) {}
+
+void HeraldService::Dispatch(const v1::PublishRequest& req,
+                             Countdown& countdown,
+                             std::function<void(uint32_t)> on_routed) {
+  push::Delivery d;
+  d.payload = Translator::ToJson(req);
+  d.users.assign(req.visible_to().begin(), req.visible_to().end());
+  // Side effects that must follow the delivery on every connection.
+  absl::AnyInvocable<void()> after_route;
+  switch (req.event_case()) {
+    case v1::PublishRequest::kMessageCreated:
+      d.server_id = req.message_created().server_id();
+      break;
+    case v1::PublishRequest::kMessageEdited:
+      d.server_id = req.message_edited().server_id();
+      break;
+    case v1::PublishRequest::kMessageDeleted:
+      d.server_id = req.message_deleted().server_id();
+      break;
+    case v1::PublishRequest::kChannelCreated:
+      d.server_id = req.channel_created().server_id();
+      break;
+    case v1::PublishRequest::kChannelEdited:
+      d.server_id = req.channel_edited().server_id();
+      break;
+    case v1::PublishRequest::kChannelDeleted: {
+      const int64_t server = req.channel_deleted().server_id();
+      const int64_t channel = req.channel_deleted().id();
+      d.server_id = server;
+      after_route = [this, server, channel, part = countdown.Part()]() mutable {
+        voice_.EndForChannel(server, channel, std::move(part));
+      };
+      break;
+    }
+    case v1::PublishRequest::kServerEdited:
+      d.server_id = req.server_edited().id();
+      break;
+    case v1::PublishRequest::kServerDeleted: {
+      const int64_t server = req.server_deleted().id();
+      d.server_id = server;
+      d.after.push_back({Kind::kDropServer, 0, server});
+      registry_.DropServer(server, countdown.Part());
+      after_route = [this, server, part = countdown.Part()]() mutable {
+        voice_.EndForServer(server, std::move(part));
+      };
+      break;
+    }
+    case v1::PublishRequest::kUserJoined: {
+      const int64_t user = req.user_joined().id();
+      const int64_t server = req.user_joined().server_id();
+      d.server_id = server;
+      d.before.push_back({Kind::kAdd, user, server});
+      registry_.AddMembership(user, server, countdown.Part());
+      break;
+    }
+    case v1::PublishRequest::kUserLeft: {
+      const int64_t user = req.user_left().id();
+      const int64_t server = req.user_left().server_id();
+      d.server_id = server;
+      d.after.push_back({Kind::kRemove, user, server});
+      registry_.RemoveMembership(user, server, countdown.Part());
+      after_route = [this, user, server, part = countdown.Part()]() mutable {
+        voice_.EndForUserInServer(user, server, std::move(part));
+      };
+      break;
+    }
+    case v1::PublishRequest::kGotServerOwner:
+      d.server_id = 0;
+      d.users.assign(1, req.got_server_owner().user_id());
+      break;
+    default:  // presence events and "no event" never pass validation
+      return;
+  }
+  router_.Route(std::move(d), [on_routed = std::move(on_routed),
+                               part = countdown.Part()](uint32_t n) mutable {
+    if (on_routed) on_routed(n);
+    std::move(part)(absl::OkStatus());
+  });
+  if (after_route) after_route();
+}
+
+grpc::ServerUnaryReactor* HeraldService::Publish(
+    grpc::CallbackServerContext* context, const v1::PublishRequest* request,
+    v1::PublishResponse* response) {
+  if (auto st = validator_.ValidatePublish(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  auto* reactor = context->DefaultReactor();
+  auto recipients = std::make_shared<std::atomic<uint32_t>>(0);
+  auto countdown = ReplyWhenDone(reactor, [response, recipients] {
+    response->set_recipients(recipients->load());
+  });
+  Dispatch(*request, *countdown,
+           [recipients](uint32_t n) { recipients->store(n); });
+  countdown->Arm();
+  return reactor;
+}
+
+grpc::ServerReadReactor<v1::PublishRequest>* HeraldService::PublishStream(
+    grpc::CallbackServerContext* context,
+    v1::PublishStreamResponse* response) {
+  return new PublishStreamReactor(*this, response);
+}
+
+grpc::ServerUnaryReactor* HeraldService::OpenSession(
+    grpc::CallbackServerContext* context,
+    const v1::OpenSessionRequest* request, v1::OpenSessionResponse* response) {
+  if (auto st = validator_.ValidateOpenSession(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  int64_t expires_at_us = 0;
+  if (request->has_expires_at()) {
+    expires_at_us = ToMicros(request->expires_at());
+    if (expires_at_us <= NowMicros()) {
+      return Reject(context, absl::InvalidArgumentError(
+                                 "expires_at: must be in the future"));
+    }
+  }
+  const std::string& token = request->token();
+  auto previous = registry_.LookupToken(token, NowMicros());
+  auto* reactor = context->DefaultReactor();
+  auto countdown = ReplyWhenDone(reactor);
+  absl::Status st = registry_.OpenSession(token, request->user_id(),
+                                          expires_at_us, countdown->Part());
+  if (!st.ok()) {
+    reactor->Finish(ToGrpcStatus(st));
+    return reactor;
+  }
+  if (previous && previous->user_id != request->user_id()) {
+    // The token now names another user: its old sockets must not stay.
+    router_.CloseUser(previous->user_id, token, push::kCloseSessionClosed,
+                      "session closed");
+  }
+  countdown->Arm();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HeraldService::CloseSession(
+    grpc::CallbackServerContext* context,
+    const v1::CloseSessionRequest* request,
+    v1::CloseSessionResponse* response) {
+  if (auto st = validator_.ValidateCloseSession(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  auto* reactor = context->DefaultReactor();
+  auto countdown = ReplyWhenDone(reactor);
+  auto removed = registry_.CloseSession(request->token(), countdown->Part());
+  response->set_existed(removed.has_value());
+  if (removed) {
+    router_.CloseUser(removed->user_id, request->token(),
+                      push::kCloseSessionClosed, "session closed");
+  }
+  countdown->Arm();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HeraldService::SetMemberships(
+    grpc::CallbackServerContext* context,
+    const v1::SetMembershipsRequest* request,
+    v1::SetMembershipsResponse* response) {
+  if (auto st = validator_.ValidateSetMemberships(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  const int64_t user = request->user_id();
+  auto* reactor = context->DefaultReactor();
+  auto countdown = ReplyWhenDone(reactor);
+  auto diff = registry_.SetMemberships(
+      user,
+      std::vector<int64_t>(request->server_ids().begin(),
+                           request->server_ids().end()),
+      countdown->Part());
+  if (!diff.ok()) {
+    // The part never runs on error; finish directly.
+    reactor->Finish(ToGrpcStatus(diff.status()));
+    return reactor;
+  }
+  if (!diff->added.empty() || !diff->removed.empty()) {
+    push::Delivery d;  // no payload: membership changes only
+    for (int64_t s : diff->added) d.before.push_back({Kind::kAdd, user, s});
+    for (int64_t s : diff->removed) {
+      d.before.push_back({Kind::kRemove, user, s});
+    }
+    router_.Route(std::move(d), [part = countdown->Part()](uint32_t) mutable {
+      std::move(part)(absl::OkStatus());
+    });
+    for (int64_t s : diff->removed) {
+      voice_.EndForUserInServer(user, s, countdown->Part());
+    }
+  }
+  countdown->Arm();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HeraldService::GetMemberships(
+    grpc::CallbackServerContext* context,
+    const v1::GetMembershipsRequest* request,
+    v1::GetMembershipsResponse* response) {
+  if (auto st = validator_.ValidateGetMemberships(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  for (int64_t s : registry_.ServersOf(request->user_id())) {
+    response->add_server_ids(s);
+  }
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HeraldService::JoinVoice(
+    grpc::CallbackServerContext* context, const v1::JoinVoiceRequest* request,
+    v1::JoinVoiceResponse* response) {
+  if (auto st = validator_.ValidateJoinVoice(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  auto* reactor = context->DefaultReactor();
+  auto countdown = ReplyWhenDone(reactor);
+  voice_.Grant(request->user_id(), request->server_id(),
+               request->channel_id(), countdown->Part());
+  countdown->Arm();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HeraldService::LeaveVoice(
+    grpc::CallbackServerContext* context, const v1::LeaveVoiceRequest* request,
+    v1::LeaveVoiceResponse* response) {
+  if (auto st = validator_.ValidateLeaveVoice(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  auto* reactor = context->DefaultReactor();
+  auto countdown = ReplyWhenDone(reactor);
+  response->set_existed(voice_.Leave(request->user_id(), countdown->Part()));
+  countdown->Arm();
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* HeraldService::GetVoiceState(
+    grpc::CallbackServerContext* context,
+    const v1::GetVoiceStateRequest* request,
+    v1::GetVoiceStateResponse* response) {
+  if (auto st = validator_.ValidateGetVoiceState(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  for (const auto& [channel, users] : voice_.State(request->server_id())) {
+    auto* c = response->add_channels();
+    c->set_channel_id(channel);
+    for (int64_t u : users) c->add_user_ids(u);
+  }
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace herald::service

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "herald/v1/herald.grpc.pb.h"
+#include "push/router.h"
+#include "service/countdown.h"
+#include "service/registry.h"
+#include "service/validator.h"
+#include "service/voice_coordinator.h"
+
+namespace herald::service {
+
+// Converts an absl::Status to the gRPC status sent to the caller.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The herald.v1.Herald gRPC API. Every method validates, updates the
+// registry and hands delivery to the Router; none blocks: replies are sent
+// from the completions of those steps.
+//
+// Thread-safe: gRPC calls it on its own threads, concurrently.
+class HeraldService final : public v1::Herald::CallbackService {
+ public:
+  HeraldService(Registry& registry, VoiceCoordinator& voice,
+                push::Router& router, ValidationLimits limits);
+
+  // Routes one validated event and applies its side effects (memberships,
+  // voice presence). Parts of `countdown` complete when it is queued for
+  // every recipient (reporting the count to `on_routed` first) and
+  // persisted. Used by Publish and PublishStream.
+  void Dispatch(const v1::PublishRequest& request, Countdown& countdown,
+                std::function<void(uint32_t)> on_routed);
+
+  const Validator& validator() const { return validator_; }
+
+  grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
+                                    const v1::PublishRequest* request,
+                                    v1::PublishResponse* response) override;
+  grpc::ServerReadReactor<v1::PublishRequest>* PublishStream(
+      grpc::CallbackServerContext* context,
+      v1::PublishStreamResponse* response) override;
+  grpc::ServerUnaryReactor* OpenSession(
+      grpc::CallbackServerContext* context,
+      const v1::OpenSessionRequest* request,
+      v1::OpenSessionResponse* response) override;
+  grpc::ServerUnaryReactor* CloseSession(
+      grpc::CallbackServerContext* context,
+      const v1::CloseSessionRequest* request,
+      v1::CloseSessionResponse* response) override;
+  grpc::ServerUnaryReactor* SetMemberships(
+      grpc::CallbackServerContext* context,
+      const v1::SetMembershipsRequest* request,
+      v1::SetMembershipsResponse* response) override;
+  grpc::ServerUnaryReactor* GetMemberships(
+      grpc::CallbackServerContext* context,
+      const v1::GetMembershipsRequest* request,
+      v1::GetMembershipsResponse* response) override;
+  grpc::ServerUnaryReactor* JoinVoice(grpc::CallbackServerContext* context,
+                                      const v1::JoinVoiceRequest* request,
+                                      v1::JoinVoiceResponse* response) override;
+  grpc::ServerUnaryReactor* LeaveVoice(
+      grpc::CallbackServerContext* context,
+      const v1::LeaveVoiceRequest* request,
+      v1::LeaveVoiceResponse* response) override;
+  grpc::ServerUnaryReactor* GetVoiceState(
+      grpc::CallbackServerContext* context,
+      const v1::GetVoiceStateRequest* request,
+      v1::GetVoiceStateResponse* response) override;
+
+ private:
+  Registry& registry_;
+  VoiceCoordinator& voice_;
+  push::Router& router_;
+  Validator validator_;
+};
+
+}  // namespace herald::service

@@ -1,0 +1,470 @@
+#include "service/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace herald::service {
+namespace {
+
+// PRAGMA application_id of a herald state file: "HRLD".
+constexpr int64_t kApplicationId = 0x48524C44;
+constexpr int kBusyTimeoutMs = 5000;
+// Ops per transaction. Large enough to amortize the commit, small enough
+// that callbacks (and Flush) make progress during a long burst.
+constexpr size_t kMaxBatchOps = 8192;
+
+constexpr char kCreateSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS sessions(
+  token TEXT PRIMARY KEY NOT NULL,
+  user_id INTEGER NOT NULL,
+  expires_at_us INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS memberships(
+  user_id INTEGER NOT NULL,
+  server_id INTEGER NOT NULL,
+  PRIMARY KEY(user_id, server_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_by_server
+  ON memberships(server_id, user_id);
+CREATE TABLE IF NOT EXISTS voice_grants(
+  user_id INTEGER PRIMARY KEY,
+  server_id INTEGER NOT NULL,
+  channel_id INTEGER NOT NULL);
+)sql";
+
+absl::Status CannotOpen(const std::string& path, const std::string& why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("cannot open state file ", path, ": ", why));
+}
+
+absl::Status NotHerald(const std::string& path, const std::string& why) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(path, " is not a herald state database: ", why));
+}
+
+absl::StatusCode CodeFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+      return absl::StatusCode::kResourceExhausted;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::StatusCode::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::StatusCode::kDataLoss;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+      return absl::StatusCode::kFailedPrecondition;
+    default:
+      return absl::StatusCode::kInternal;
+  }
+}
+
+int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
+  return sqlite3_bind_text(stmt, index, text.data(),
+                           static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+}  // namespace
+
+void SqliteStore::DbCloser::operator()(sqlite3* db) const {
+  sqlite3_close_v2(db);
+}
+
+void SqliteStore::StmtFinalizer::operator()(sqlite3_stmt* stmt) const {
+  sqlite3_finalize(stmt);
+}
+
+SqliteStore::SqliteStore(std::string path, size_t max_queued_ops)
+    : path_(std::move(path)), max_queued_ops_(max_queued_ops) {}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& path, size_t max_queued_ops) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, max_queued_ops));
+  {
+    absl::MutexLock lock(&store->db_mu_);
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(
+        path.c_str(), &db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+        nullptr);
+    store->db_.reset(db);  // closed on every path, even a failed open
+    if (rc != SQLITE_OK) {
+      return CannotOpen(path, db != nullptr ? sqlite3_errmsg(db)
+                                            : sqlite3_errstr(rc));
+    }
+    if (absl::Status status = store->Init(); !status.ok()) return status;
+  }
+  SqliteStore* raw = store.get();
+  store->writer_ = std::thread([raw] { raw->WriterLoop(); });
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  if (!writer_.joinable()) return;  // Open() failed before starting it
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;  // the writer drains the queue before it exits
+  }
+  writer_.join();
+}
+
+absl::Status SqliteStore::Init() {
+  sqlite3* db = db_.get();
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+
+  // The first reads tell an unusable file apart from a herald one.
+  int64_t application_id = 0;
+  int64_t user_version = 0;
+  int64_t objects = 0;
+  absl::Status status = QueryInt("PRAGMA application_id", &application_id);
+  if (status.ok()) status = QueryInt("PRAGMA user_version", &user_version);
+  if (status.ok()) {
+    status = QueryInt("SELECT count(*) FROM sqlite_master", &objects);
+  }
+  if (!status.ok()) {
+    if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB) {
+      return NotHerald(path_, sqlite3_errmsg(db));
+    }
+    return CannotOpen(path_, sqlite3_errmsg(db));
+  }
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    return CannotOpen(path_, "the file is read-only");
+  }
+
+  const bool fresh = application_id == 0 && user_version == 0 && objects == 0;
+  if (!fresh) {
+    if (application_id != kApplicationId) {
+      return NotHerald(path_, "it holds other data");
+    }
+    if (user_version > kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " has schema version ", user_version,
+          "; this herald understands up to ", kSchemaVersion));
+    }
+    if (user_version < 1) return NotHerald(path_, "it has no schema version");
+  }
+
+  // WAL must be chosen outside a transaction. Some file systems cannot do
+  // WAL; SQLite then keeps a rollback journal, which is slower but safe.
+  status = Exec("PRAGMA journal_mode=WAL");
+  if (status.ok()) status = Exec("PRAGMA synchronous=NORMAL");
+  if (!status.ok()) return CannotOpen(path_, sqlite3_errmsg(db));
+
+  if (fresh) {
+    status = Exec("BEGIN IMMEDIATE");
+    if (status.ok()) status = Exec(kCreateSchema);
+    if (status.ok()) {
+      status = Exec(
+          absl::StrCat("PRAGMA application_id=", kApplicationId).c_str());
+    }
+    if (status.ok()) {
+      status =
+          Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
+    }
+    if (status.ok()) status = Exec("COMMIT");
+    if (!status.ok()) {
+      const std::string why =
+          absl::StrCat("creating the schema: ", sqlite3_errmsg(db));
+      if (sqlite3_get_autocommit(db) == 0) Exec("ROLLBACK").IgnoreError();
+      return CannotOpen(path_, why);
+    }
+  }
+
+  struct {
+    const char* sql;
+    Stmt* stmt;
+  } const statements[] = {
+      {"BEGIN IMMEDIATE", &begin_},
+      {"COMMIT", &commit_},
+      {"ROLLBACK", &rollback_},
+      {"INSERT OR REPLACE INTO sessions(token, user_id, expires_at_us) "
+       "VALUES(?1, ?2, ?3)",
+       &put_session_},
+      {"DELETE FROM sessions WHERE token = ?1", &delete_session_},
+      {"INSERT OR IGNORE INTO memberships(user_id, server_id) VALUES(?1, ?2)",
+       &add_membership_},
+      {"DELETE FROM memberships WHERE user_id = ?1 AND server_id = ?2",
+       &remove_membership_},
+      {"DELETE FROM memberships WHERE server_id = ?1", &drop_server_},
+      {"INSERT OR REPLACE INTO voice_grants(user_id, server_id, channel_id) "
+       "VALUES(?1, ?2, ?3)",
+       &put_grant_},
+      {"DELETE FROM voice_grants WHERE user_id = ?1", &delete_grant_},
+  };
+  for (const auto& [sql, stmt] : statements) {
+    status = Prepare(sql, stmt);
+    if (!status.ok()) return NotHerald(path_, sqlite3_errmsg(db));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::Prepare(const char* sql, Stmt* stmt) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                    &raw, nullptr);
+  stmt->reset(raw);
+  if (rc != SQLITE_OK) return Error(rc, absl::StrCat("preparing ", sql));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::Exec(const char* sql) {
+  const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Error(rc, "executing a statement");
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::QueryInt(const char* sql, int64_t* value) {
+  Stmt stmt;
+  if (absl::Status status = Prepare(sql, &stmt); !status.ok()) return status;
+  const int rc = sqlite3_step(stmt.get());
+  if (rc != SQLITE_ROW) return Error(rc, sql);
+  *value = sqlite3_column_int64(stmt.get(), 0);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::Step(sqlite3_stmt* stmt, const char* what) {
+  const int rc = sqlite3_step(stmt);
+  absl::Status status = absl::OkStatus();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) status = Error(rc, what);
+  sqlite3_reset(stmt);
+  return status;
+}
+
+absl::Status SqliteStore::Error(int rc, const std::string& what) {
+  return absl::Status(
+      CodeFor(rc), absl::StrCat("state file ", path_, ": ", what, ": ",
+                                sqlite3_errmsg(db_.get()), " (", rc, ")"));
+}
+
+absl::StatusOr<SqliteStore::Snapshot> SqliteStore::Load() {
+  absl::MutexLock lock(&db_mu_);
+  Snapshot snapshot;
+  Stmt stmt;
+  absl::Status status =
+      Prepare("SELECT token, user_id, expires_at_us FROM sessions", &stmt);
+  if (!status.ok()) return status;
+  int rc;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    const auto* text =
+        reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+    const int size = sqlite3_column_bytes(stmt.get(), 0);
+    snapshot.sessions.push_back(
+        {std::string(text != nullptr ? text : "", static_cast<size_t>(size)),
+         sqlite3_column_int64(stmt.get(), 1),
+         sqlite3_column_int64(stmt.get(), 2)});
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "reading sessions");
+
+  status = Prepare("SELECT user_id, server_id FROM memberships", &stmt);
+  if (!status.ok()) return status;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    snapshot.memberships.push_back({sqlite3_column_int64(stmt.get(), 0),
+                                    sqlite3_column_int64(stmt.get(), 1)});
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "reading memberships");
+
+  status = Prepare("SELECT user_id, server_id, channel_id FROM voice_grants",
+                   &stmt);
+  if (!status.ok()) return status;
+  while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+    snapshot.grants.push_back({sqlite3_column_int64(stmt.get(), 0),
+                               sqlite3_column_int64(stmt.get(), 1),
+                               sqlite3_column_int64(stmt.get(), 2)});
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "reading voice grants");
+  return snapshot;
+}
+
+absl::Status SqliteStore::Submit(Op op, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() < max_queued_ops_) {
+      Enqueue(std::move(op), std::move(done));
+      return absl::OkStatus();
+    }
+  }
+  // `op` and `done` are destroyed here, outside the lock.
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "state file write queue is full (", max_queued_ops_, " changes)"));
+}
+
+void SqliteStore::SubmitUnbounded(Op op, Done done) {
+  absl::MutexLock lock(&mu_);
+  Enqueue(std::move(op), std::move(done));
+}
+
+void SqliteStore::Enqueue(Op op, Done done) {
+  queue_.push_back(Pending{std::move(op), std::move(done)});
+  ++submitted_;
+}
+
+void SqliteStore::Flush() {
+  if (std::this_thread::get_id() == writer_.get_id()) return;
+  absl::MutexLock lock(&mu_);
+  const uint64_t target = submitted_;
+  auto reached = [this, target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return completed_ >= target;
+  };
+  mu_.Await(absl::Condition(&reached));
+}
+
+size_t SqliteStore::queued() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<Pending> batch;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, and everything is written
+      const size_t n = std::min(queue_.size(), kMaxBatchOps);
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    WriteBatch(batch);
+    {
+      absl::MutexLock lock(&mu_);
+      completed_ += batch.size();
+    }
+    batch.clear();
+  }
+}
+
+void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
+  std::vector<absl::Status> statuses(batch.size());
+  {
+    absl::MutexLock lock(&db_mu_);
+    const bool writes = std::any_of(
+        batch.begin(), batch.end(), [](const Pending& pending) {
+          return !std::holds_alternative<Noop>(pending.op);
+        });
+    if (writes) {
+      const Pending* first = batch.data();
+      const absl::Status status =
+          ApplyInTransaction(first, first + batch.size());
+      if (!status.ok()) {
+        if (batch.size() == 1) {
+          statuses[0] = status;
+        } else {
+          // Retry one op per transaction so that one failing change does not
+          // take its whole batch down with it.
+          for (size_t i = 0; i < batch.size(); ++i) {
+            statuses[i] = ApplyInTransaction(first + i, first + i + 1);
+          }
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].done) std::move(batch[i].done)(std::move(statuses[i]));
+  }
+}
+
+absl::Status SqliteStore::ApplyInTransaction(const Pending* first,
+                                             const Pending* last) {
+  if (std::all_of(first, last, [](const Pending& pending) {
+        return std::holds_alternative<Noop>(pending.op);
+      })) {
+    return absl::OkStatus();
+  }
+  absl::Status status = Step(begin_.get(), "beginning a transaction");
+  for (const Pending* pending = first; status.ok() && pending != last;
+       ++pending) {
+    status = Apply(pending->op);
+  }
+  if (status.ok()) status = Step(commit_.get(), "committing");
+  if (!status.ok() && sqlite3_get_autocommit(db_.get()) == 0) {
+    Step(rollback_.get(), "rolling back").IgnoreError();
+  }
+  return status;
+}
+
+absl::Status SqliteStore::Apply(const Op& op) {
+  int rc = SQLITE_OK;
+  if (const auto* put = std::get_if<PutSession>(&op)) {
+    sqlite3_stmt* stmt = put_session_.get();
+    if ((rc = BindText(stmt, 1, put->token)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(stmt, 2, put->user_id)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(stmt, 3, put->expires_at_us)) != SQLITE_OK) {
+      return Error(rc, "binding a session");
+    }
+    return Step(stmt, "writing a session");
+  }
+  if (const auto* del = std::get_if<DeleteSessions>(&op)) {
+    sqlite3_stmt* stmt = delete_session_.get();
+    for (const std::string& token : del->tokens) {
+      if ((rc = BindText(stmt, 1, token)) != SQLITE_OK) {
+        return Error(rc, "binding a session");
+      }
+      if (absl::Status status = Step(stmt, "deleting a session");
+          !status.ok()) {
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (const auto* change = std::get_if<ChangeMemberships>(&op)) {
+    for (const auto& [stmt, server_ids] :
+         {std::pair(remove_membership_.get(), &change->remove_server_ids),
+          std::pair(add_membership_.get(), &change->add_server_ids)}) {
+      for (int64_t server_id : *server_ids) {
+        if ((rc = sqlite3_bind_int64(stmt, 1, change->user_id)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(stmt, 2, server_id)) != SQLITE_OK) {
+          return Error(rc, "binding a membership");
+        }
+        if (absl::Status status = Step(stmt, "writing a membership");
+            !status.ok()) {
+          return status;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (const auto* drop = std::get_if<DropServer>(&op)) {
+    sqlite3_stmt* stmt = drop_server_.get();
+    if ((rc = sqlite3_bind_int64(stmt, 1, drop->server_id)) != SQLITE_OK) {
+      return Error(rc, "binding a server");
+    }
+    return Step(stmt, "dropping a server's memberships");
+  }
+  if (const auto* put = std::get_if<PutGrant>(&op)) {
+    sqlite3_stmt* stmt = put_grant_.get();
+    if ((rc = sqlite3_bind_int64(stmt, 1, put->user_id)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(stmt, 2, put->server_id)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(stmt, 3, put->channel_id)) != SQLITE_OK) {
+      return Error(rc, "binding a voice grant");
+    }
+    return Step(stmt, "writing a voice grant");
+  }
+  if (const auto* del = std::get_if<DeleteGrants>(&op)) {
+    sqlite3_stmt* stmt = delete_grant_.get();
+    for (int64_t user_id : del->user_ids) {
+      if ((rc = sqlite3_bind_int64(stmt, 1, user_id)) != SQLITE_OK) {
+        return Error(rc, "binding a voice grant");
+      }
+      if (absl::Status status = Step(stmt, "deleting a voice grant");
+          !status.ok()) {
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();  // Noop
+}
+
+}  // namespace herald::service
