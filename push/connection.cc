@@ -57,17 +57,55 @@ Connection::~Connection() = default;
 void Connection::Start() {
   worker_.AddSocket(this);
   ArmTimer(worker_.options().handshake_timeout);
-  AsyncHandshake();
+  AsyncTransportHandshake();
 }
 
-void Connection::OnRequest(boost::system::error_code ec, const Request& req,
-                           std::string_view leftover) {
+void Connection::OnTransportReady(boost::system::error_code ec) {
   if (state_ != State::kHandshake) return;
   if (ec) {
-    LogDebug("conn ", id_, ": handshake failed: ", ec.message());
+    LogDebug("conn ", id_, ": TLS handshake failed: ", ec.message());
     Teardown();
     return;
   }
+  http_ = std::make_unique<HttpRequestReader>(
+      worker_.options().max_request_header_bytes);
+  ReadMore();
+}
+
+void Connection::OnRequestBytes(size_t n) {
+  HttpRequestReader& http = *http_;
+  http.bytes.append(reinterpret_cast<const char*>(read_buf_.data()), n);
+  read_have_ = 0;
+  boost::system::error_code ec;
+  // The parser consumes what it has parsed (the request line, whole header
+  // lines) even while asking for more: never feed those bytes twice.
+  const size_t used = http.parser.put(
+      boost::asio::buffer(http.bytes.data() + http.parsed,
+                          http.bytes.size() - http.parsed),
+      ec);
+  http.parsed += used;
+  if (ec == http::error::need_more) {
+    if (http.bytes.size() > http.limit) {
+      RejectHttp(HttpError("431 Request Header Fields Too Large", "",
+                           "herald: request header too large\n"));
+    } else {
+      ReadMore();
+    }
+    return;
+  }
+  if (ec || !http.parser.is_header_done()) {
+    RejectHttp(HttpError("400 Bad Request", "",
+                         "herald: malformed HTTP request\n"));
+    return;
+  }
+  // Keep the parsed request alive through OnRequest, then free it all.
+  std::unique_ptr<HttpRequestReader> done = std::move(http_);
+  OnRequest(done->parser.get(),
+            std::string_view(done->bytes).substr(done->parsed));
+}
+
+void Connection::OnRequest(const Request& req, std::string_view leftover) {
+  if (state_ != State::kHandshake) return;
   if (!boost::beast::websocket::is_upgrade(req)) {
     RejectHttp(HttpError("426 Upgrade Required",
                          "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
@@ -105,10 +143,11 @@ void Connection::OnRequest(boost::system::error_code ec, const Request& req,
   timer_.cancel();
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
   Admit(req.target());
-  if (state_ != State::kClosed) ReadMore();
+  if (state_ != State::kClosed) OnRead({}, 0);  // parse leftover, read on
 }
 
 void Connection::RejectHttp(std::string response) {
+  http_.reset();
   http_reject_ = true;
   state_ = State::kClosing;
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
@@ -243,23 +282,34 @@ void Connection::OnWrite(boost::system::error_code ec, size_t) {
   }
   if (state_ == State::kClosing) {
     if (http_reject_) {
-      Teardown();
+      Drain();
     } else if (close_queued_) {
       close_sent_ = true;
-      if (peer_closed_) Teardown();
+      if (peer_closed_) Drain();
     }
   }
 }
 
 void Connection::ReadMore() {
+  reading_ = true;
   AsyncReadSome(read_buf_.data() + read_have_, read_buf_.size() - read_have_);
 }
 
 void Connection::OnRead(boost::system::error_code ec, size_t n) {
+  reading_ = false;
   if (state_ == State::kClosed) return;
   if (ec) {
     LogDebug("conn ", id_, ": read ended: ", ec.message());
     Teardown();
+    return;
+  }
+  if (state_ == State::kDraining) {
+    read_have_ = 0;  // whatever still arrives is discarded
+    ReadMore();
+    return;
+  }
+  if (http_) {
+    if (state_ == State::kHandshake) OnRequestBytes(n);
     return;
   }
   activity_ = true;
@@ -299,7 +349,7 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
                 : out.code;
         Close(code, "", /*flush=*/false);
       } else if (close_sent_) {
-        Teardown();
+        Drain();
         return;
       }
     }
@@ -328,6 +378,7 @@ void Connection::Close(uint16_t code, std::string_view reason, bool flush) {
   ArmTimer(worker_.options().close_timeout);
 }
 
+
 void Connection::PingTick() {
   if (state_ != State::kOpen) return;
   if (ping_outstanding_ && !activity_) {
@@ -347,7 +398,8 @@ void Connection::ArmTimer(std::chrono::milliseconds after) {
 }
 
 void Connection::OnTimer() {
-  if (state_ == State::kHandshake || state_ == State::kClosing) {
+  if (state_ == State::kHandshake || state_ == State::kClosing ||
+      state_ == State::kDraining) {
     LogDebug("conn ", id_, ": timed out");
     Teardown();
   }
@@ -363,6 +415,17 @@ void Connection::Unregister() {
     counted_admitted_ = false;
     worker_.UncountAdmitted();
   }
+}
+
+void Connection::Drain() {
+  if (state_ == State::kClosed || state_ == State::kDraining) return;
+  Unregister();
+  state_ = State::kDraining;
+  pending_.clear();
+  queued_bytes_ = 0;
+  ShutdownSend();
+  ArmTimer(worker_.options().close_timeout);
+  if (!reading_) ReadMore();
 }
 
 void Connection::Teardown() {

@@ -11,6 +11,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/beast/http/empty_body.hpp"
 #include "boost/beast/http/message.hpp"
+#include "boost/beast/http/parser.hpp"
 #include "boost/system/error_code.hpp"
 #include "push/client_frame_parser.h"
 #include "push/connection_id.h"
@@ -23,7 +24,7 @@ class Worker;
 // One client WebSocket connection, main or voice: the upgrade, admission,
 // the bounded send queue (one write in flight, every pending frame gathered
 // into it), pings and the close handshake. The stream-specific subclass
-// (Session<Stream>) supplies the I/O primitives.
+// (PlainSession, TlsSession) supplies the transport's I/O primitives.
 //
 // Thread: lives on its Worker's I/O thread for its whole life; every method
 // is called there.
@@ -63,23 +64,46 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::flat_hash_set<int64_t>& servers() { return servers_; }
 
  protected:
-  // I/O primitives of the stream; each completes by calling the matching
-  // On* method below, on this connection's thread.
-  virtual void AsyncHandshake() = 0;  // TLS, then the HTTP request.
+  // I/O primitives of the transport; each completes by calling the
+  // matching On* method below, on this connection's thread, never from
+  // inside the call that started it.
+  virtual void AsyncTransportHandshake() = 0;  // TLS, or nothing
   virtual void AsyncReadSome(uint8_t* data, size_t size) = 0;
-  virtual void AsyncWrite(const char* data, size_t size) = 0;
+  virtual void AsyncWrite(const char* data, size_t size) = 0;  // all of it
+  // Ends the sending direction (TLS close_notify, then TCP FIN), keeping
+  // the socket open so the peer's last bytes are read, not reset.
+  virtual void ShutdownSend() = 0;
   virtual void CloseSocket() = 0;
 
-  // `leftover`: bytes the client sent after its request.
-  void OnRequest(boost::system::error_code ec, const Request& request,
-                 std::string_view leftover);
+  void OnTransportReady(boost::system::error_code ec);
   void OnRead(boost::system::error_code ec, size_t n);
   void OnWrite(boost::system::error_code ec, size_t n);
+
+  // Handles a complete upgrade request; `leftover`: bytes the client sent
+  // after it. Public to tests through subclasses.
+  void OnRequest(const Request& request, std::string_view leftover);
 
   Worker& worker_;
 
  private:
-  enum class State { kHandshake, kOpen, kClosing, kClosed };
+  // kDraining: both close frames are through; our side of the transport is
+  // shut and the socket waits for the peer's EOF (or the close timer).
+  enum class State { kHandshake, kOpen, kClosing, kDraining, kClosed };
+
+  // The HTTP upgrade request while it arrives; freed once parsed.
+  struct HttpRequestReader {
+    explicit HttpRequestReader(size_t header_limit) : limit(header_limit) {
+      parser.header_limit(static_cast<uint32_t>(header_limit));
+      parser.body_limit(0);
+      parser.eager(false);
+    }
+    size_t limit;
+    std::string bytes;
+    size_t parsed = 0;  // prefix of `bytes` the parser has consumed
+    boost::beast::http::request_parser<boost::beast::http::empty_body> parser;
+  };
+
+  void OnRequestBytes(size_t n);
 
   void RejectHttp(std::string response);
   void Admit(std::string_view target);
@@ -90,7 +114,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ArmTimer(std::chrono::milliseconds after);
   void OnTimer();
   void Unregister();
-  void Teardown();
+  void Drain();     // graceful end: shut down sending, await the peer's EOF
+  void Teardown();  // immediate end
 
   const Kind kind_;
   const ConnectionId id_;
@@ -98,6 +123,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool registered_ = false;
   bool counted_admitted_ = false;
   bool writing_ = false;
+  bool reading_ = false;
   bool close_queued_ = false;  // our close frame is queued or sent
   bool close_sent_ = false;    // ... and fully written
   bool peer_closed_ = false;   // the client's close frame arrived
@@ -122,6 +148,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<uint8_t, kReadBufferSize> read_buf_;
   size_t read_have_ = 0;
   ClientFrameParser parser_;
+  std::unique_ptr<HttpRequestReader> http_;
 
   boost::asio::steady_timer timer_;
 };

@@ -2,7 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "push/log.h"
-#include "push/session.h"
+#include "push/plain_session.h"
+#include "push/tls_session.h"
 
 namespace herald::push {
 namespace asio = boost::asio;
@@ -98,11 +99,11 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
                 socket = std::move(socket)]() mutable {
     std::shared_ptr<Connection> session;
     if (tls != nullptr) {
-      session = std::make_shared<Session<TlsStream>>(
-          *worker, kind, TlsStream(std::move(socket), *tls));
+      session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
+                                             tls->native_handle());
     } else {
-      session = std::make_shared<Session<PlainStream>>(*worker, kind,
-                                                       std::move(socket));
+      session =
+          std::make_shared<PlainSession>(*worker, kind, std::move(socket));
     }
     session->Start();
   });

@@ -44,8 +44,7 @@ void Registry::Load(const SqliteStore::Snapshot& snapshot) {
   for (const SqliteStore::StoredSession& session : snapshot.sessions) {
     PutSessionLocked(session.token, {session.user_id, session.expires_at_us});
   }
-  for (const SqliteStore::StoredMembership& membership :
-       snapshot.memberships) {
+  for (const SqliteStore::StoredMembership& membership : snapshot.memberships) {
     LinkLocked(membership.user_id, membership.server_id);
   }
   for (const SqliteStore::StoredGrant& grant : snapshot.grants) {
@@ -191,8 +190,7 @@ bool Registry::AddMembership(int64_t user_id, int64_t server_id, Done done) {
   return true;
 }
 
-bool Registry::RemoveMembership(int64_t user_id, int64_t server_id,
-                                Done done) {
+bool Registry::RemoveMembership(int64_t user_id, int64_t server_id, Done done) {
   absl::MutexLock lock(&mu_);
   auto it = servers_of_.find(user_id);
   if (it == servers_of_.end() || !it->second.contains(server_id)) {
@@ -268,8 +266,7 @@ void Registry::EraseGrantsLocked(const std::vector<int64_t>& user_ids,
     return;
   }
   for (int64_t user_id : user_ids) EraseGrantLocked(user_id);
-  store_->SubmitUnbounded(SqliteStore::DeleteGrants{user_ids},
-                          std::move(done));
+  store_->SubmitUnbounded(SqliteStore::DeleteGrants{user_ids}, std::move(done));
 }
 
 void Registry::SetGrant(int64_t user_id, VoiceGrant grant, Done done) {

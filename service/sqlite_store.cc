@@ -94,8 +94,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         nullptr);
     store->db_.reset(db);  // closed on every path, even a failed open
     if (rc != SQLITE_OK) {
-      return CannotOpen(path, db != nullptr ? sqlite3_errmsg(db)
-                                            : sqlite3_errstr(rc));
+      return CannotOpen(
+          path, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     }
     if (absl::Status status = store->Init(); !status.ok()) return status;
   }
@@ -143,9 +143,9 @@ absl::Status SqliteStore::Init() {
       return NotHerald(path_, "it holds other data");
     }
     if (user_version > kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " has schema version ", user_version,
-          "; this herald understands up to ", kSchemaVersion));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, " has schema version ", user_version,
+                       "; this herald understands up to ", kSchemaVersion));
     }
     if (user_version < 1) return NotHerald(path_, "it has no schema version");
   }
@@ -160,8 +160,8 @@ absl::Status SqliteStore::Init() {
     status = Exec("BEGIN IMMEDIATE");
     if (status.ok()) status = Exec(kCreateSchema);
     if (status.ok()) {
-      status = Exec(
-          absl::StrCat("PRAGMA application_id=", kApplicationId).c_str());
+      status =
+          Exec(absl::StrCat("PRAGMA application_id=", kApplicationId).c_str());
     }
     if (status.ok()) {
       status =
@@ -206,8 +206,8 @@ absl::Status SqliteStore::Init() {
 
 absl::Status SqliteStore::Prepare(const char* sql, Stmt* stmt) {
   sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                    &raw, nullptr);
+  const int rc = sqlite3_prepare_v3(db_.get(), sql, -1,
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   stmt->reset(raw);
   if (rc != SQLITE_OK) return Error(rc, absl::StrCat("preparing ", sql));
   return absl::OkStatus();
@@ -237,9 +237,9 @@ absl::Status SqliteStore::Step(sqlite3_stmt* stmt, const char* what) {
 }
 
 absl::Status SqliteStore::Error(int rc, const std::string& what) {
-  return absl::Status(
-      CodeFor(rc), absl::StrCat("state file ", path_, ": ", what, ": ",
-                                sqlite3_errmsg(db_.get()), " (", rc, ")"));
+  return absl::Status(CodeFor(rc),
+                      absl::StrCat("state file ", path_, ": ", what, ": ",
+                                   sqlite3_errmsg(db_.get()), " (", rc, ")"));
 }
 
 absl::StatusOr<SqliteStore::Snapshot> SqliteStore::Load() {
@@ -269,8 +269,8 @@ absl::StatusOr<SqliteStore::Snapshot> SqliteStore::Load() {
   }
   if (rc != SQLITE_DONE) return Error(rc, "reading memberships");
 
-  status = Prepare("SELECT user_id, server_id, channel_id FROM voice_grants",
-                   &stmt);
+  status =
+      Prepare("SELECT user_id, server_id, channel_id FROM voice_grants", &stmt);
   if (!status.ok()) return status;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     snapshot.grants.push_back({sqlite3_column_int64(stmt.get(), 0),
@@ -349,8 +349,8 @@ void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
   std::vector<absl::Status> statuses(batch.size());
   {
     absl::MutexLock lock(&db_mu_);
-    const bool writes = std::any_of(
-        batch.begin(), batch.end(), [](const Pending& pending) {
+    const bool writes =
+        std::any_of(batch.begin(), batch.end(), [](const Pending& pending) {
           return !std::holds_alternative<Noop>(pending.op);
         });
     if (writes) {

@@ -46,7 +46,7 @@ class FakeConnection final : public Connection {
     req.set(boost::beast::http::field::connection, "Upgrade");
     req.set(boost::beast::http::field::sec_websocket_version, "13");
     req.set(boost::beast::http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
-    OnRequest({}, req, {});
+    OnRequest(req, {});
   }
 
   // Everything written since the last call, minus the upgrade response.
@@ -61,7 +61,7 @@ class FakeConnection final : public Connection {
   bool socket_closed = false;
 
  protected:
-  void AsyncHandshake() override {}
+  void AsyncTransportHandshake() override {}
   void AsyncReadSome(uint8_t*, size_t) override {}
   void AsyncWrite(const char* data, size_t size) override {
     written_.append(data, size);
@@ -70,6 +70,7 @@ class FakeConnection final : public Connection {
       OnWrite({}, size);
     });
   }
+  void ShutdownSend() override {}
   void CloseSocket() override { socket_closed = true; }
 
  private:

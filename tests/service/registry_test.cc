@@ -6,8 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <initializer_list>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <memory>
@@ -187,7 +187,8 @@ TEST_F(RegistryTest, TakeExpired) {
 
   // A closed session does not come back as expired.
   EXPECT_TRUE(registry.CloseSession("c", nullptr).has_value());
-  EXPECT_TRUE((registry.TakeExpired(std::numeric_limits<int64_t>::max())).empty());
+  EXPECT_TRUE(
+      (registry.TakeExpired(std::numeric_limits<int64_t>::max())).empty());
   EXPECT_EQ(registry.session_count(), 1u);
 
   // The removals are persisted.
@@ -202,7 +203,8 @@ TEST_F(RegistryTest, CloseSession) {
   Registry& registry = Open();
   Calls calls;
   ASSERT_TRUE(registry.OpenSession("tok", 7, 50, nullptr).ok());
-  std::optional<SessionInfo> closed = registry.CloseSession("tok", calls.Make());
+  std::optional<SessionInfo> closed =
+      registry.CloseSession("tok", calls.Make());
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->user_id, 7);
   EXPECT_EQ(closed->expires_at_us, 50);
@@ -355,7 +357,8 @@ TEST_F(RegistryTest, VoiceGrants) {
   EXPECT_EQ(registry.GrantOf(4)->server_id, 10);
   EXPECT_TRUE((registry.RemoveGrantsForServer(20, calls.Make())).empty());
 
-  EXPECT_EQ(registry.RemoveGrantsForChannel(10, 100, calls.Make()), Ids({1, 2, 4}));
+  EXPECT_EQ(registry.RemoveGrantsForChannel(10, 100, calls.Make()),
+            Ids({1, 2, 4}));
   EXPECT_FALSE(registry.GrantOf(1).has_value());
   EXPECT_TRUE(registry.GrantOf(3).has_value());
   EXPECT_TRUE((registry.RemoveGrantsForChannel(10, 100, calls.Make())).empty());
@@ -441,7 +444,8 @@ TEST_F(RegistryTest, EverythingSurvivesAReopen) {
 TEST_F(RegistryTest, RejectsADirectory) {
   absl::StatusOr<std::unique_ptr<Registry>> registry = Registry::Open(dir_);
   ASSERT_FALSE(registry.ok());
-  EXPECT_TRUE(Contains(registry.status().message(), "cannot open state file " + dir_))
+  EXPECT_TRUE(
+      Contains(registry.status().message(), "cannot open state file " + dir_))
       << registry.status().message();
 }
 
@@ -460,7 +464,8 @@ TEST_F(RegistryTest, RejectsANonDatabaseFile) {
   }
   absl::StatusOr<std::unique_ptr<Registry>> registry = Registry::Open(path_);
   ASSERT_FALSE(registry.ok());
-  EXPECT_TRUE(Contains(registry.status().message(), path_ + " is not a herald state database"))
+  EXPECT_TRUE(Contains(registry.status().message(),
+                       path_ + " is not a herald state database"))
       << registry.status().message();
 }
 
@@ -472,7 +477,8 @@ TEST_F(RegistryTest, RejectsAnotherApplicationsDatabase) {
   sqlite3_close(db);
   absl::StatusOr<std::unique_ptr<Registry>> registry = Registry::Open(path_);
   ASSERT_FALSE(registry.ok());
-  EXPECT_TRUE(Contains(registry.status().message(), path_ + " is not a herald state database"))
+  EXPECT_TRUE(Contains(registry.status().message(),
+                       path_ + " is not a herald state database"))
       << registry.status().message();
 }
 
@@ -501,19 +507,19 @@ TEST_F(RegistryTest, DoneRunsAfterTheCommit) {
                   .OpenSession("tok", 7, 0,
                                [&](absl::Status status) {
                                  EXPECT_TRUE(status.ok());
-                                 sessions_seen = QueryInt(
-                                     path,
-                                     "SELECT user_id FROM sessions "
-                                     "WHERE token = 'tok'");
+                                 sessions_seen =
+                                     QueryInt(path,
+                                              "SELECT user_id FROM sessions "
+                                              "WHERE token = 'tok'");
                                })
                   .ok());
   registry.AddMembership(7, 70, [&](absl::Status status) {
-    memberships_seen = QueryInt(
-        path, "SELECT count(*) FROM memberships WHERE server_id = 70");
+    memberships_seen =
+        QueryInt(path, "SELECT count(*) FROM memberships WHERE server_id = 70");
   });
   registry.SetGrant(7, {70, 700}, [&](absl::Status status) {
-    grants_seen = QueryInt(
-        path, "SELECT channel_id FROM voice_grants WHERE user_id = 7");
+    grants_seen =
+        QueryInt(path, "SELECT channel_id FROM voice_grants WHERE user_id = 7");
   });
   registry.Flush();
   EXPECT_EQ(sessions_seen, 7);
@@ -537,8 +543,7 @@ TEST_F(RegistryTest, DoneRunsInOrderAndMayCallBack) {
     fourth_submitted.WaitForNotification();  // keep 5 after 4
     // The registry's mutex is not held here, and Flush() does not deadlock.
     member_seen = registry_->IsMember(1, 10);
-    registry_->AddMembership(1, 11,
-                             [&](absl::Status) { order.push_back(5); });
+    registry_->AddMembership(1, 11, [&](absl::Status) { order.push_back(5); });
     registry_->Flush();
   });
   registry.AddMembership(1, 10, [&](absl::Status) { order.push_back(4); });
@@ -584,9 +589,8 @@ TEST(SqliteStoreTest, BoundedQueue) {
               .ok());
     }
     bool called = false;
-    absl::Status full =
-        (*store)->Submit(SqliteStore::PutSession{"t3", 3, 0},
-                         [&](absl::Status) { called = true; });
+    absl::Status full = (*store)->Submit(SqliteStore::PutSession{"t3", 3, 0},
+                                         [&](absl::Status) { called = true; });
     EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
     EXPECT_EQ((*store)->queued(), 3u);
     // Unbounded submissions are still accepted.
@@ -644,8 +648,7 @@ TEST_F(RegistryTest, ConcurrentMutationsSurviveAReopen) {
           case 2: {
             std::vector<int64_t> servers;
             for (int n = pick(5); n > 0; --n) servers.push_back(pick(kServers));
-            EXPECT_TRUE(
-                registry.SetMemberships(user, servers, done()).ok());
+            EXPECT_TRUE(registry.SetMemberships(user, servers, done()).ok());
             break;
           }
           case 3:
@@ -668,8 +671,10 @@ TEST_F(RegistryTest, ConcurrentMutationsSurviveAReopen) {
             registry.RemoveGrantsForChannel(server, pick(3), done());
             break;
           case 10:
-            if (pick(4) == 0) registry.RemoveGrantsForServer(server, done());
-            else registry.TakeExpired(pick(2) * 1000);
+            if (pick(4) == 0)
+              registry.RemoveGrantsForServer(server, done());
+            else
+              registry.TakeExpired(pick(2) * 1000);
             break;
         }
       }
@@ -700,7 +705,8 @@ TEST_F(RegistryTest, ConcurrentMutationsSurviveAReopen) {
     state.sessions = r.session_count();
     for (int i = 0; i < kTokens; ++i) {
       const std::string token = "t" + std::to_string(i);
-      if (auto info = r.LookupToken(token, std::numeric_limits<int64_t>::min())) {
+      if (auto info =
+              r.LookupToken(token, std::numeric_limits<int64_t>::min())) {
         state.tokens[token] = {info->user_id, info->expires_at_us};
       }
     }

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "boost/asio/ip/tcp.hpp"
+#include "push/connection.h"
+
+namespace herald::push {
+
+// A Connection over plain TCP (ws://, for use behind a TLS proxy).
+//
+// Thread: its Worker's I/O thread, like Connection.
+class PlainSession final : public Connection {
+ public:
+  PlainSession(Worker& worker, Kind kind, boost::asio::ip::tcp::socket socket);
+
+ protected:
+  void AsyncTransportHandshake() override;
+  void AsyncReadSome(uint8_t* data, size_t size) override;
+  void AsyncWrite(const char* data, size_t size) override;
+  void ShutdownSend() override;
+  void CloseSocket() override;
+
+ private:
+  boost::asio::ip::tcp::socket socket_;
+};
+
+}  // namespace herald::push
