@@ -102,6 +102,7 @@ void PushServer::Start(Gate* gate) {
 void PushServer::Shutdown(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  stopping_.store(true);
   main_->Stop();
   voice_->Stop();
   for (auto& w : workers_) {
@@ -119,6 +120,10 @@ void PushServer::Shutdown(std::chrono::milliseconds grace) {
 }
 
 void PushServer::Route(Delivery delivery, RoutedCallback done) {
+  if (stopping_.load(std::memory_order_relaxed)) {
+    if (done) std::move(done)(0);
+    return;
+  }
   auto op = std::make_shared<RouteOp>();
   if (!delivery.payload.empty()) op->frame = MakeTextFrame(delivery.payload);
   op->delivery = std::move(delivery);

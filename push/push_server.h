@@ -53,6 +53,9 @@ class PushServer final : public Router {
   std::unique_ptr<Listener> voice_;
   bool started_ = false;
   bool stopped_ = false;
+  // Set when shutdown begins: nothing more is routed (the voice sockets
+  // closing with 1001 must not fan out user_left_vc to closing clients).
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace herald::push

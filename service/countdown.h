@@ -35,6 +35,10 @@ class Countdown : public std::enable_shared_from_this<Countdown> {
   // Every part has been handed out.
   void Arm() { Complete(absl::OkStatus()); }
 
+  // Runs on_done now with `status` (a part could not even start); later
+  // completions do nothing.
+  void Abort(absl::Status status) { Finish(std::move(status)); }
+
  private:
   explicit Countdown(Callback on_done) : on_done_(std::move(on_done)) {}
 
@@ -49,11 +53,17 @@ class Countdown : public std::enable_shared_from_this<Countdown> {
         absl::MutexLock lock(&mu_);
         result = first_error_;
       }
-      std::move(on_done_)(std::move(result));
+      Finish(std::move(result));
     }
   }
 
+  void Finish(absl::Status status) {
+    if (finished_.exchange(true, std::memory_order_acq_rel)) return;
+    std::move(on_done_)(std::move(status));
+  }
+
   std::atomic<int> pending_{1};  // the Arm() hold
+  std::atomic<bool> finished_{false};
   absl::Mutex mu_;
   absl::Status first_error_ ABSL_GUARDED_BY(mu_);
   Callback on_done_;

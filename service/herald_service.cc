@@ -6,6 +6,7 @@
 #include "service/clock.h"
 #include "service/publish_stream_reactor.h"
 #include "service/translator.h"
+#include "service/wire_codec.h"
 
 namespace herald::service {
 namespace {
@@ -26,6 +27,30 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
                                  const absl::Status& status) {
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// Runs one raw unary call: parses the request, runs the typed body, and
+// serializes the response when the body replies.
+template <typename Request, typename Response, typename Body>
+grpc::ServerUnaryReactor* RunRaw(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* in,
+                                 grpc::ByteBuffer* out, Body body) {
+  struct Call {
+    Request request;
+    Response response;
+  };
+  auto* reactor = context->DefaultReactor();
+  auto call = std::make_shared<Call>();
+  if (auto st = ParseRequest(*in, &call->request); !st.ok()) {
+    reactor->Finish(ToGrpcStatus(st));
+    return reactor;
+  }
+  body(call->request, &call->response,
+       [reactor, out, call](const absl::Status& st) {
+         if (st.ok()) SerializeResponse(call->response, out);
+         reactor->Finish(ToGrpcStatus(st));
+       });
   return reactor;
 }
 
@@ -129,78 +154,103 @@ void HeraldService::Dispatch(const v1::PublishRequest& req,
 }
 
 grpc::ServerUnaryReactor* HeraldService::Publish(
-    grpc::CallbackServerContext* context, const v1::PublishRequest* request,
-    v1::PublishResponse* response) {
-  if (auto st = validator_.ValidatePublish(*request); !st.ok()) {
-    return Reject(context, st);
-  }
-  auto* reactor = context->DefaultReactor();
-  auto recipients = std::make_shared<std::atomic<uint32_t>>(0);
-  auto countdown = ReplyWhenDone(reactor, [response, recipients] {
-    response->set_recipients(recipients->load());
-  });
-  Dispatch(*request, *countdown,
-           [recipients](uint32_t n) { recipients->store(n); });
-  countdown->Arm();
-  return reactor;
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RunRaw<v1::PublishRequest, v1::PublishResponse>(
+      context, request, response, [this](auto& req, auto* resp, Reply reply) {
+        DoPublish(req, resp, std::move(reply));
+      });
 }
 
-grpc::ServerReadReactor<v1::PublishRequest>* HeraldService::PublishStream(
-    grpc::CallbackServerContext* context,
-    v1::PublishStreamResponse* response) {
+void HeraldService::DoPublish(const v1::PublishRequest& request,
+                              v1::PublishResponse* response, Reply reply) {
+  if (auto st = validator_.ValidatePublish(request); !st.ok()) {
+    std::move(reply)(st);
+    return;
+  }
+  auto recipients = std::make_shared<std::atomic<uint32_t>>(0);
+  auto countdown = Countdown::Create(
+      [response, recipients, reply = std::move(reply)](
+          absl::Status status) mutable {
+        if (status.ok()) response->set_recipients(recipients->load());
+        std::move(reply)(status);
+      });
+  Dispatch(request, *countdown,
+           [recipients](uint32_t n) { recipients->store(n); });
+  countdown->Arm();
+}
+
+grpc::ServerReadReactor<grpc::ByteBuffer>* HeraldService::PublishStream(
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
   return new PublishStreamReactor(*this, response);
 }
 
 grpc::ServerUnaryReactor* HeraldService::OpenSession(
-    grpc::CallbackServerContext* context,
-    const v1::OpenSessionRequest* request, v1::OpenSessionResponse* response) {
-  if (auto st = validator_.ValidateOpenSession(*request); !st.ok()) {
-    return Reject(context, st);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RunRaw<v1::OpenSessionRequest, v1::OpenSessionResponse>(
+      context, request, response, [this](auto& req, auto* resp, Reply reply) {
+        DoOpenSession(req, resp, std::move(reply));
+      });
+}
+
+void HeraldService::DoOpenSession(const v1::OpenSessionRequest& request,
+                                  v1::OpenSessionResponse* response,
+                                  Reply reply) {
+  if (auto st = validator_.ValidateOpenSession(request); !st.ok()) {
+    std::move(reply)(st);
+    return;
   }
   int64_t expires_at_us = 0;
-  if (request->has_expires_at()) {
-    expires_at_us = ToMicros(request->expires_at());
+  if (request.has_expires_at()) {
+    expires_at_us = ToMicros(request.expires_at());
     if (expires_at_us <= NowMicros()) {
-      return Reject(context, absl::InvalidArgumentError(
-                                 "expires_at: must be in the future"));
+      std::move(reply)(
+          absl::InvalidArgumentError("expires_at: must be in the future"));
+      return;
     }
   }
-  const std::string& token = request->token();
+  const std::string& token = request.token();
   auto previous = registry_.LookupToken(token, NowMicros());
-  auto* reactor = context->DefaultReactor();
-  auto countdown = ReplyWhenDone(reactor);
-  absl::Status st = registry_.OpenSession(token, request->user_id(),
+  auto countdown = Countdown::Create(std::move(reply));
+  absl::Status st = registry_.OpenSession(token, request.user_id(),
                                           expires_at_us, countdown->Part());
   if (!st.ok()) {
-    reactor->Finish(ToGrpcStatus(st));
-    return reactor;
+    countdown->Abort(st);  // the part will never complete
+    return;
   }
-  if (previous && previous->user_id != request->user_id()) {
+  if (previous && previous->user_id != request.user_id()) {
     // The token now names another user: its old sockets must not stay.
     router_.CloseUser(previous->user_id, token, push::kCloseSessionClosed,
                       "session closed");
   }
   countdown->Arm();
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* HeraldService::CloseSession(
-    grpc::CallbackServerContext* context,
-    const v1::CloseSessionRequest* request,
-    v1::CloseSessionResponse* response) {
-  if (auto st = validator_.ValidateCloseSession(*request); !st.ok()) {
-    return Reject(context, st);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RunRaw<v1::CloseSessionRequest, v1::CloseSessionResponse>(
+      context, request, response, [this](auto& req, auto* resp, Reply reply) {
+        DoCloseSession(req, resp, std::move(reply));
+      });
+}
+
+void HeraldService::DoCloseSession(const v1::CloseSessionRequest& request,
+                                   v1::CloseSessionResponse* response,
+                                   Reply reply) {
+  if (auto st = validator_.ValidateCloseSession(request); !st.ok()) {
+    std::move(reply)(st);
+    return;
   }
-  auto* reactor = context->DefaultReactor();
-  auto countdown = ReplyWhenDone(reactor);
-  auto removed = registry_.CloseSession(request->token(), countdown->Part());
+  auto countdown = Countdown::Create(std::move(reply));
+  auto removed = registry_.CloseSession(request.token(), countdown->Part());
   response->set_existed(removed.has_value());
   if (removed) {
-    router_.CloseUser(removed->user_id, request->token(),
+    router_.CloseUser(removed->user_id, request.token(),
                       push::kCloseSessionClosed, "session closed");
   }
   countdown->Arm();
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* HeraldService::SetMemberships(
@@ -219,8 +269,7 @@ grpc::ServerUnaryReactor* HeraldService::SetMemberships(
                            request->server_ids().end()),
       countdown->Part());
   if (!diff.ok()) {
-    // The part never runs on error; finish directly.
-    reactor->Finish(ToGrpcStatus(diff.status()));
+    countdown->Abort(diff.status());  // the part will never complete
     return reactor;
   }
   if (!diff->added.empty() || !diff->removed.empty()) {

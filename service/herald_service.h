@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "absl/functional/any_invocable.h"
 #include "herald/v1/herald.grpc.pb.h"
 #include "push/router.h"
 #include "service/countdown.h"
@@ -15,13 +16,24 @@ namespace herald::service {
 // Converts an absl::Status to the gRPC status sent to the caller.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// The methods whose requests carry strings are taken as raw bytes and
+// parsed by ParseRequest, so invalid UTF-8 is reported by field name.
+using HeraldServiceBase = v1::Herald::WithRawCallbackMethod_Publish<
+    v1::Herald::WithRawCallbackMethod_PublishStream<
+        v1::Herald::WithRawCallbackMethod_OpenSession<
+            v1::Herald::WithRawCallbackMethod_CloseSession<
+                v1::Herald::CallbackService>>>>;
+
 // The herald.v1.Herald gRPC API. Every method validates, updates the
 // registry and hands delivery to the Router; none blocks: replies are sent
 // from the completions of those steps.
 //
 // Thread-safe: gRPC calls it on its own threads, concurrently.
-class HeraldService final : public v1::Herald::CallbackService {
+class HeraldService final : public HeraldServiceBase {
  public:
+  // Sends the reply of one call; the response is complete when it runs.
+  using Reply = absl::AnyInvocable<void(const absl::Status&) &&>;
+
   HeraldService(Registry& registry, VoiceCoordinator& voice,
                 push::Router& router, ValidationLimits limits);
 
@@ -34,20 +46,26 @@ class HeraldService final : public v1::Herald::CallbackService {
 
   const Validator& validator() const { return validator_; }
 
+  // The typed bodies of the raw methods.
+  void DoPublish(const v1::PublishRequest& request,
+                 v1::PublishResponse* response, Reply reply);
+  void DoOpenSession(const v1::OpenSessionRequest& request,
+                     v1::OpenSessionResponse* response, Reply reply);
+  void DoCloseSession(const v1::CloseSessionRequest& request,
+                      v1::CloseSessionResponse* response, Reply reply);
+
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
-                                    const v1::PublishRequest* request,
-                                    v1::PublishResponse* response) override;
-  grpc::ServerReadReactor<v1::PublishRequest>* PublishStream(
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* PublishStream(
       grpc::CallbackServerContext* context,
-      v1::PublishStreamResponse* response) override;
-  grpc::ServerUnaryReactor* OpenSession(
-      grpc::CallbackServerContext* context,
-      const v1::OpenSessionRequest* request,
-      v1::OpenSessionResponse* response) override;
-  grpc::ServerUnaryReactor* CloseSession(
-      grpc::CallbackServerContext* context,
-      const v1::CloseSessionRequest* request,
-      v1::CloseSessionResponse* response) override;
+      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* OpenSession(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* CloseSession(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* SetMemberships(
       grpc::CallbackServerContext* context,
       const v1::SetMembershipsRequest* request,

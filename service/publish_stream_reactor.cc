@@ -3,13 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "service/countdown.h"
 #include "service/herald_service.h"
+#include "service/wire_codec.h"
 
 namespace herald::service {
 
 PublishStreamReactor::PublishStreamReactor(HeraldService& service,
-                                           v1::PublishStreamResponse* response)
+                                           grpc::ByteBuffer* response)
     : service_(service), response_(response) {
-  StartRead(&request_);
+  StartRead(&buffer_);
 }
 
 void PublishStreamReactor::OnReadDone(bool ok) {
@@ -21,7 +22,9 @@ void PublishStreamReactor::OnReadDone(bool ok) {
     return;
   }
   const uint64_t index = events_;
-  absl::Status valid = service_.validator().ValidatePublish(request_);
+  request_.Clear();
+  absl::Status valid = ParseRequest(buffer_, &request_);
+  if (valid.ok()) valid = service_.validator().ValidatePublish(request_);
   if (!valid.ok()) {
     input_done_ = true;
     status_ = grpc::Status(
@@ -41,7 +44,7 @@ void PublishStreamReactor::OnReadDone(bool ok) {
   });
   if (in_flight_ < kMaxInFlight) {
     reading_ = true;
-    StartRead(&request_);
+    StartRead(&buffer_);
   } else {
     paused_ = true;
   }
@@ -58,7 +61,7 @@ void PublishStreamReactor::OnEventDone(const absl::Status& status) {
   if (paused_ && !input_done_) {
     paused_ = false;
     reading_ = true;
-    StartRead(&request_);
+    StartRead(&buffer_);
   }
   MaybeFinishLocked();
 }
@@ -68,8 +71,10 @@ void PublishStreamReactor::OnCancel() {}
 void PublishStreamReactor::MaybeFinishLocked() {
   if (finished_ || !input_done_ || in_flight_ > 0 || reading_) return;
   finished_ = true;
-  response_->set_events(events_);
-  response_->set_recipients(recipients_);
+  v1::PublishStreamResponse response;
+  response.set_events(events_);
+  response.set_recipients(recipients_);
+  SerializeResponse(response, response_);
   Finish(status_);
 }
 

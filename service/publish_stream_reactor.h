@@ -11,7 +11,8 @@ namespace herald::service {
 
 class HeraldService;
 
-// One PublishStream call: reads events one at a time, dispatches each in
+// One PublishStream call (raw bytes, parsed by ParseRequest so invalid
+// UTF-8 is named): reads events one at a time, dispatches each in
 // order, and keeps at most kMaxInFlight of them routing at once (reading
 // pauses beyond that: backpressure to the client). The first invalid event
 // stops reading; the call ends once everything dispatched has completed.
@@ -19,12 +20,11 @@ class HeraldService;
 // Thread-safe: gRPC callbacks and routing completions arrive on different
 // threads; state is under mu_. Deletes itself in OnDone.
 class PublishStreamReactor final
-    : public grpc::ServerReadReactor<v1::PublishRequest> {
+    : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
   static constexpr int kMaxInFlight = 1024;
 
-  PublishStreamReactor(HeraldService& service,
-                       v1::PublishStreamResponse* response);
+  PublishStreamReactor(HeraldService& service, grpc::ByteBuffer* response);
 
   void OnReadDone(bool ok) override;
   void OnDone() override;
@@ -35,7 +35,8 @@ class PublishStreamReactor final
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   HeraldService& service_;
-  v1::PublishStreamResponse* const response_;
+  grpc::ByteBuffer* const response_;
+  grpc::ByteBuffer buffer_;
   v1::PublishRequest request_;
 
   absl::Mutex mu_;
