@@ -17,8 +17,7 @@ size_t Fail(ClientFrameParser::Output* out, uint16_t code, const char* why,
 
 }  // namespace
 
-size_t ClientFrameParser::Parse(const uint8_t* data, size_t size,
-                                Output* out) {
+size_t ClientFrameParser::Parse(const uint8_t* data, size_t size, Output* out) {
   out->event = Event::kNone;
   size_t pos = 0;
   while (pos < size) {
@@ -78,9 +77,9 @@ size_t ClientFrameParser::Parse(const uint8_t* data, size_t size,
         out->event = Event::kClose;
         out->code = 1005;
         if (payload.size() >= 2) {
-          out->code = static_cast<uint16_t>(
-              (static_cast<uint8_t>(payload[0]) << 8) |
-              static_cast<uint8_t>(payload[1]));
+          out->code =
+              static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) |
+                                    static_cast<uint8_t>(payload[1]));
           out->payload = payload.substr(2);
         }
       }

@@ -79,10 +79,10 @@ void Connection::OnRequestBytes(size_t n) {
   boost::system::error_code ec;
   // The parser consumes what it has parsed (the request line, whole header
   // lines) even while asking for more: never feed those bytes twice.
-  const size_t used = http.parser.put(
-      boost::asio::buffer(http.bytes.data() + http.parsed,
-                          http.bytes.size() - http.parsed),
-      ec);
+  const size_t used =
+      http.parser.put(boost::asio::buffer(http.bytes.data() + http.parsed,
+                                          http.bytes.size() - http.parsed),
+                      ec);
   http.parsed += used;
   if (ec == http::error::need_more) {
     if (http.bytes.size() > http.limit) {
@@ -94,8 +94,8 @@ void Connection::OnRequestBytes(size_t n) {
     return;
   }
   if (ec || !http.parser.is_header_done()) {
-    RejectHttp(HttpError("400 Bad Request", "",
-                         "herald: malformed HTTP request\n"));
+    RejectHttp(
+        HttpError("400 Bad Request", "", "herald: malformed HTTP request\n"));
     return;
   }
   // Keep the parsed request alive through OnRequest, then free it all.
@@ -343,10 +343,9 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
       peer_closed_ = true;
       if (state_ == State::kOpen) {
         // The client ends the connection: echo its code, as RFC 6455 asks.
-        const uint16_t code =
-            (out.code == 1005 || out.code < 1000)
-                ? static_cast<uint16_t>(kCloseNormal)
-                : out.code;
+        const uint16_t code = (out.code == 1005 || out.code < 1000)
+                                  ? static_cast<uint16_t>(kCloseNormal)
+                                  : out.code;
         Close(code, "", /*flush=*/false);
       } else if (close_sent_) {
         Drain();
@@ -377,7 +376,6 @@ void Connection::Close(uint16_t code, std::string_view reason, bool flush) {
   QueueRaw(MakeCloseFrame(code, reason));
   ArmTimer(worker_.options().close_timeout);
 }
-
 
 void Connection::PingTick() {
   if (state_ != State::kOpen) return;

@@ -31,8 +31,7 @@ class Worker;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class Kind { kMain, kVoice };
-  using Request =
-      boost::beast::http::request<boost::beast::http::empty_body>;
+  using Request = boost::beast::http::request<boost::beast::http::empty_body>;
 
   Connection(Worker& worker, Kind kind);
   virtual ~Connection();

@@ -11,7 +11,7 @@ namespace herald::push {
 struct MembershipChange {
   enum class Kind { kAdd, kRemove, kDropServer };
   Kind kind = Kind::kAdd;
-  int64_t user_id = 0;    // unused by kDropServer
+  int64_t user_id = 0;  // unused by kDropServer
   int64_t server_id = 0;
 };
 

@@ -22,9 +22,9 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Create(
   tcp::endpoint endpoint(ip, port);
   tcp::acceptor acceptor(workers.front()->io_context());
   const auto fail = [&](const char* what) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot ", what, " ", endpoint.address().to_string(), ":", port, ": ",
-        ec.message()));
+    return absl::UnavailableError(absl::StrCat("cannot ", what, " ",
+                                               endpoint.address().to_string(),
+                                               ":", port, ": ", ec.message()));
   };
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail("open");
@@ -95,18 +95,18 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  worker->Post([worker, kind = kind_, tls = tls_,
-                socket = std::move(socket)]() mutable {
-    std::shared_ptr<Connection> session;
-    if (tls != nullptr) {
-      session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
-                                             tls->native_handle());
-    } else {
-      session =
-          std::make_shared<PlainSession>(*worker, kind, std::move(socket));
-    }
-    session->Start();
-  });
+  worker->Post(
+      [worker, kind = kind_, tls = tls_, socket = std::move(socket)]() mutable {
+        std::shared_ptr<Connection> session;
+        if (tls != nullptr) {
+          session = std::make_shared<TlsSession>(
+              *worker, kind, std::move(socket), tls->native_handle());
+        } else {
+          session =
+              std::make_shared<PlainSession>(*worker, kind, std::move(socket));
+        }
+        session->Start();
+      });
   DoAccept();
 }
 

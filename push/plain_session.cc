@@ -10,10 +10,9 @@ PlainSession::PlainSession(Worker& worker, Kind kind,
     : Connection(worker, kind), socket_(std::move(socket)) {}
 
 void PlainSession::AsyncTransportHandshake() {
-  boost::asio::post(socket_.get_executor(),
-                    [self = shared_from_this(), this] {
-                      OnTransportReady({});
-                    });
+  boost::asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
+    OnTransportReady({});
+  });
 }
 
 void PlainSession::AsyncReadSome(uint8_t* data, size_t size) {

@@ -17,16 +17,15 @@ namespace {
 absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
     const PushOptions& options) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
-  ctx->set_options(ssl::context::default_workarounds |
-                   ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                   ssl::context::single_dh_use);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                   ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   boost::system::error_code ec;
   ctx->use_certificate_chain_file(options.tls_cert_file, ec);
   if (ec) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot load TLS certificate ", options.tls_cert_file, ": ",
-        ec.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load TLS certificate ", options.tls_cert_file,
+                     ": ", ec.message()));
   }
   ctx->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
   if (ec) {
@@ -66,7 +65,8 @@ absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
   }
   int threads = opts.threads;
   if (threads <= 0) {
-    threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   threads = std::min(threads, kMaxWorkers);
   std::vector<Worker*> raw;
@@ -76,8 +76,8 @@ absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
     raw.push_back(server->workers_.back().get());
   }
   auto main = Listener::Create(opts.bind_address, opts.main_port,
-                               Connection::Kind::kMain, raw,
-                               server->tls_.get(), server->counters_);
+                               Connection::Kind::kMain, raw, server->tls_.get(),
+                               server->counters_);
   if (!main.ok()) return main.status();
   server->main_ = std::move(*main);
   auto voice = Listener::Create(opts.bind_address, opts.voice_port,

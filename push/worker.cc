@@ -6,8 +6,7 @@
 
 namespace herald::push {
 
-Worker::Worker(int index, const PushOptions& options,
-               SharedCounters& counters)
+Worker::Worker(int index, const PushOptions& options, SharedCounters& counters)
     : index_(index),
       options_(options),
       counters_(counters),
@@ -124,7 +123,8 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
   uint32_t count = 0;
   if (frame) {
     if (d.server_id != 0 && d.users.empty()) {
-      if (auto topic = by_server_.find(d.server_id); topic != by_server_.end()) {
+      if (auto topic = by_server_.find(d.server_id);
+          topic != by_server_.end()) {
         for (Connection* c : topic->second) {
           c->Send(frame);
           ++count;
@@ -147,8 +147,8 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
   return count;
 }
 
-void Worker::CloseUser(int64_t user_id, const std::string& token,
-                       uint16_t code, const std::string& reason) {
+void Worker::CloseUser(int64_t user_id, const std::string& token, uint16_t code,
+                       const std::string& reason) {
   auto it = by_user_.find(user_id);
   if (it == by_user_.end()) return;
   // Close unregisters, which edits this list: work on a copy.

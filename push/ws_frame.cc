@@ -18,8 +18,8 @@ void AppendServerFrame(std::string& out, uint8_t opcode,
   } else {
     out.push_back(static_cast<char>(127));
     for (int shift = 56; shift >= 0; shift -= 8) {
-      out.push_back(static_cast<char>((static_cast<uint64_t>(n) >> shift) &
-                                      0xFF));
+      out.push_back(
+          static_cast<char>((static_cast<uint64_t>(n) >> shift) & 0xFF));
     }
   }
   out.append(payload);
@@ -33,7 +33,8 @@ Frame MakeTextFrame(std::string_view payload) {
 }
 
 Frame MakeCloseFrame(uint16_t code, std::string_view reason) {
-  if (reason.size() > kMaxCloseReason) reason = reason.substr(0, kMaxCloseReason);
+  if (reason.size() > kMaxCloseReason)
+    reason = reason.substr(0, kMaxCloseReason);
   std::string body;
   body.push_back(static_cast<char>(code >> 8));
   body.push_back(static_cast<char>(code & 0xFF));

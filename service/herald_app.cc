@@ -30,10 +30,11 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   if (!push.ok()) return push.status();
   app->push_ = std::move(*push);
 
-  app->voice_ = std::make_unique<VoiceCoordinator>(*app->registry_, *app->push_);
+  app->voice_ =
+      std::make_unique<VoiceCoordinator>(*app->registry_, *app->push_);
   app->gate_ = std::make_unique<HeraldGate>(*app->registry_, *app->voice_);
-  app->service_ = std::make_unique<HeraldService>(
-      *app->registry_, *app->voice_, *app->push_, options.limits);
+  app->service_ = std::make_unique<HeraldService>(*app->registry_, *app->voice_,
+                                                  *app->push_, options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -44,9 +45,9 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   app->grpc_ = builder.BuildAndStart();
   if (!app->grpc_ || app->grpc_port_ == 0) {
     app->grpc_.reset();
-    return absl::UnavailableError(absl::StrCat(
-        "cannot serve gRPC on ", options.grpc_address,
-        " (address in use or not HOST:PORT)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve gRPC on ", options.grpc_address,
+                     " (address in use or not HOST:PORT)"));
   }
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);

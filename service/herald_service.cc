@@ -68,10 +68,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 HeraldService::HeraldService(Registry& registry, VoiceCoordinator& voice,
                              push::Router& router, ValidationLimits limits)
-    : registry_(registry),
-      voice_(voice),
-      router_(router),
-      validator_(limits) {}
+    : registry_(registry), voice_(voice), router_(router), validator_(limits) {}
 
 void HeraldService::Dispatch(const v1::PublishRequest& req,
                              Countdown& countdown,
@@ -169,9 +166,9 @@ void HeraldService::DoPublish(const v1::PublishRequest& request,
     return;
   }
   auto recipients = std::make_shared<std::atomic<uint32_t>>(0);
-  auto countdown = Countdown::Create(
-      [response, recipients, reply = std::move(reply)](
-          absl::Status status) mutable {
+  auto countdown =
+      Countdown::Create([response, recipients, reply = std::move(reply)](
+                            absl::Status status) mutable {
         if (status.ok()) response->set_recipients(recipients->load());
         std::move(reply)(status);
       });
@@ -312,8 +309,8 @@ grpc::ServerUnaryReactor* HeraldService::JoinVoice(
   }
   auto* reactor = context->DefaultReactor();
   auto countdown = ReplyWhenDone(reactor);
-  voice_.Grant(request->user_id(), request->server_id(),
-               request->channel_id(), countdown->Part());
+  voice_.Grant(request->user_id(), request->server_id(), request->channel_id(),
+               countdown->Part());
   countdown->Arm();
   return reactor;
 }

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   auto options = herald::service::ParseOptions(
       std::vector<std::string>(argv + 1, argv + argc));
   if (!options.ok()) {
-    fprintf(stderr, "herald: %s\n", std::string(options.status().message()).c_str());
+    fprintf(stderr, "herald: %s\n",
+            std::string(options.status().message()).c_str());
     return 2;
   }
   if (options->help) {
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
 
   // Every descriptor the hard limit allows: one per connection.
   rlimit files;
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+      files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
@@ -40,11 +42,12 @@ int main(int argc, char** argv) {
 
   auto app = herald::service::HeraldApp::Start(*options);
   if (!app.ok()) {
-    fprintf(stderr, "herald: %s\n", std::string(app.status().message()).c_str());
+    fprintf(stderr, "herald: %s\n",
+            std::string(app.status().message()).c_str());
     return 2;
   }
-  printf("ready main_port=%u voice_port=%u grpc_port=%d\n",
-         (*app)->main_port(), (*app)->voice_port(), (*app)->grpc_port());
+  printf("ready main_port=%u voice_port=%u grpc_port=%d\n", (*app)->main_port(),
+         (*app)->voice_port(), (*app)->grpc_port());
   fflush(stdout);
 
   int received = 0;

@@ -75,9 +75,9 @@ Setter MillisFlag(const char* name,
   return [=](HeraldOptions& o, const std::string& v) {
     int64_t ms = 0;
     if (!ParseNumber<int64_t>(v, min, 86400000, &ms)) {
-      return Bad(name, v,
-                 absl::StrCat("milliseconds from ", min, " to 86400000")
-                     .c_str());
+      return Bad(
+          name, v,
+          absl::StrCat("milliseconds from ", min, " to 86400000").c_str());
     }
     f(o) = std::chrono::milliseconds(ms);
     return absl::OkStatus();
@@ -89,23 +89,26 @@ const std::map<std::string, Flag>& Flags() {
       {"main_port",
        {"TCP port of the main WebSocket socket (0: any free port)", false,
         NumberFlag<uint16_t>(
-            "main_port", [](HeraldOptions& o) -> uint16_t& { return o.push.main_port; },
-            0, 65535)}},
+            "main_port",
+            [](HeraldOptions& o) -> uint16_t& { return o.push.main_port; }, 0,
+            65535)}},
       {"voice_port",
        {"TCP port of the voice WebSocket socket (0: any free port)", false,
         NumberFlag<uint16_t>(
-            "voice_port", [](HeraldOptions& o) -> uint16_t& { return o.push.voice_port; },
-            0, 65535)}},
+            "voice_port",
+            [](HeraldOptions& o) -> uint16_t& { return o.push.voice_port; }, 0,
+            65535)}},
       {"bind_address",
        {"IP address both WebSocket ports listen on", false,
-        StringFlag("bind_address", [](HeraldOptions& o) -> std::string& {
-          return o.push.bind_address;
-        })}},
+        StringFlag("bind_address",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.push.bind_address;
+                   })}},
       {"grpc_address",
        {"HOST:PORT of the gRPC API (port 0: any free port)", false,
-        StringFlag("grpc_address", [](HeraldOptions& o) -> std::string& {
-          return o.grpc_address;
-        })}},
+        StringFlag(
+            "grpc_address",
+            [](HeraldOptions& o) -> std::string& { return o.grpc_address; })}},
       {"state",
        {"SQLite file holding sessions, memberships and voice grants", false,
         StringFlag("state",
@@ -113,15 +116,19 @@ const std::map<std::string, Flag>& Flags() {
       {"tls_cert",
        {"PEM certificate chain; default: <state>.cert.pem, generated "
         "self-signed when missing",
-        false, StringFlag("tls_cert", [](HeraldOptions& o) -> std::string& {
-          return o.push.tls_cert_file;
-        })}},
+        false,
+        StringFlag("tls_cert",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.push.tls_cert_file;
+                   })}},
       {"tls_key",
        {"PEM private key; default: <state>.key.pem, generated with the "
         "certificate",
-        false, StringFlag("tls_key", [](HeraldOptions& o) -> std::string& {
-          return o.push.tls_key_file;
-        })}},
+        false,
+        StringFlag("tls_key",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.push.tls_key_file;
+                   })}},
       {"plain",
        {"serve ws:// without TLS (only behind a TLS-terminating proxy)", true,
         BoolFlag("plain",
@@ -149,27 +156,30 @@ const std::map<std::string, Flag>& Flags() {
        {"largest client message tolerated (and ignored); larger closes with "
         "1009",
         false,
-        NumberFlag<size_t>("max_client_message_bytes",
-                           [](HeraldOptions& o) -> size_t& {
-                             return o.push.max_client_message_bytes;
-                           },
-                           0, size_t{1} << 24)}},
+        NumberFlag<size_t>(
+            "max_client_message_bytes",
+            [](HeraldOptions& o) -> size_t& {
+              return o.push.max_client_message_bytes;
+            },
+            0, size_t{1} << 24)}},
       {"ping_interval_ms",
        {"interval of server pings; a connection silent for two intervals is "
         "closed",
         false,
-        MillisFlag("ping_interval_ms",
-                   [](HeraldOptions& o) -> std::chrono::milliseconds& {
-                     return o.push.ping_interval;
-                   },
-                   50)}},
+        MillisFlag(
+            "ping_interval_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.push.ping_interval;
+            },
+            50)}},
       {"handshake_timeout_ms",
        {"time allowed for the TLS and WebSocket handshakes", false,
-        MillisFlag("handshake_timeout_ms",
-                   [](HeraldOptions& o) -> std::chrono::milliseconds& {
-                     return o.push.handshake_timeout;
-                   },
-                   50)}},
+        MillisFlag(
+            "handshake_timeout_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.push.handshake_timeout;
+            },
+            50)}},
       {"max_text_bytes",
        {"largest message text accepted by Publish", false,
         NumberFlag<size_t>(
@@ -184,7 +194,8 @@ const std::map<std::string, Flag>& Flags() {
             100000000)}},
       {"verbose",
        {"log every connection's admission and end", true,
-        BoolFlag("verbose", [](HeraldOptions& o) -> bool& { return o.verbose; })}},
+        BoolFlag("verbose",
+                 [](HeraldOptions& o) -> bool& { return o.verbose; })}},
   };
   return *flags;
 }
@@ -196,8 +207,8 @@ std::string Usage() {
       "usage: herald [--flag=value ...]\n"
       "Real-time push service: gRPC API in, JSON events out over wss.\n\n";
   for (const auto& [name, flag] : Flags()) {
-    absl::StrAppend(&out, "  --", name, flag.boolean ? "" : "=VALUE", "\n      ",
-                    flag.help, "\n");
+    absl::StrAppend(&out, "  --", name, flag.boolean ? "" : "=VALUE",
+                    "\n      ", flag.help, "\n");
   }
   absl::StrAppend(&out, "  --help\n      print this text\n");
   return out;
@@ -216,7 +227,8 @@ absl::StatusOr<HeraldOptions> ParseOptions(
           "unexpected argument '", arg, "' (flags look like --name=value)"));
     }
     const size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    const std::string name =
+        arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     auto it = Flags().find(name);
     if (it == Flags().end()) {
       return absl::InvalidArgumentError(

@@ -25,6 +25,7 @@ std::string Usage();
 
 // Parses `--name=value` flags (booleans also as `--name`). Errors name the
 // flag and say what is wrong, in one line.
-absl::StatusOr<HeraldOptions> ParseOptions(const std::vector<std::string>& args);
+absl::StatusOr<HeraldOptions> ParseOptions(
+    const std::vector<std::string>& args);
 
 }  // namespace herald::service

@@ -27,17 +27,17 @@ void PublishStreamReactor::OnReadDone(bool ok) {
   if (valid.ok()) valid = service_.validator().ValidatePublish(request_);
   if (!valid.ok()) {
     input_done_ = true;
-    status_ = grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        absl::StrCat("events[", index, "].", valid.message(), " (",
-                     index, " earlier events were delivered)"));
+    status_ =
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     absl::StrCat("events[", index, "].", valid.message(), " (",
+                                  index, " earlier events were delivered)"));
     MaybeFinishLocked();
     return;
   }
   ++events_;
   ++in_flight_;
-  auto countdown = Countdown::Create(
-      [this](absl::Status status) { OnEventDone(status); });
+  auto countdown =
+      Countdown::Create([this](absl::Status status) { OnEventDone(status); });
   service_.Dispatch(request_, *countdown, [this](uint32_t n) {
     absl::MutexLock inner(&mu_);
     recipients_ += n;

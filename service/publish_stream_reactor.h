@@ -41,8 +41,9 @@ class PublishStreamReactor final
 
   absl::Mutex mu_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  bool reading_ ABSL_GUARDED_BY(mu_) = true;   // a read is outstanding
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;   // read deferred: too many in flight
+  bool reading_ ABSL_GUARDED_BY(mu_) = true;  // a read is outstanding
+  bool paused_ ABSL_GUARDED_BY(mu_) =
+      false;  // read deferred: too many in flight
   bool input_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;

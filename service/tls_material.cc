@@ -40,19 +40,20 @@ absl::Status EnsureSelfSignedCertificate(const std::string& cert_path,
   const bool have_key = Exists(key_path);
   if (have_cert && have_key) return absl::OkStatus();
   if (have_cert != have_key) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "found ", have_cert ? cert_path : key_path, " but not ",
-        have_cert ? key_path : cert_path,
-        "; remove it or give --tls_cert and --tls_key"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("found ", have_cert ? cert_path : key_path, " but not ",
+                     have_cert ? key_path : cert_path,
+                     "; remove it or give --tls_cert and --tls_key"));
   }
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      EVP_EC_gen("P-256"), EVP_PKEY_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"),
+                                                          EVP_PKEY_free);
   if (!key) return absl::InternalError("key generation: " + OpenSslError());
   std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
   X509_set_version(cert.get(), 2);
   unsigned char serial[16];
   FILE* urandom = fopen("/dev/urandom", "rb");
-  if (urandom == nullptr || fread(serial, 1, sizeof serial, urandom) != sizeof serial) {
+  if (urandom == nullptr ||
+      fread(serial, 1, sizeof serial, urandom) != sizeof serial) {
     if (urandom) fclose(urandom);
     return absl::InternalError("cannot read /dev/urandom");
   }
@@ -68,9 +69,9 @@ absl::Status EnsureSelfSignedCertificate(const std::string& cert_path,
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("herald"),
                              -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -97,8 +98,8 @@ absl::Status EnsureSelfSignedCertificate(const std::string& cert_path,
   std::unique_ptr<FILE, FileCloser> key_file(fopen(key_path.c_str(), "wx"));
   umask(old_mask);
   if (!key_file) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot write TLS key ", key_path, ": ", strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write TLS key ", key_path, ": ", strerror(errno)));
   }
   if (PEM_write_PrivateKey(key_file.get(), key.get(), nullptr, nullptr, 0,
                            nullptr, nullptr) != 1) {

@@ -66,8 +66,7 @@ void VoiceCoordinator::OnClosed(push::ConnectionId id) {
 }
 
 void VoiceCoordinator::EndLocked(int64_t user_id, const Presence& p,
-                                 uint16_t code, const char* reason,
-                                 bool emit) {
+                                 uint16_t code, const char* reason, bool emit) {
   by_connection_.erase(p.connection);
   by_user_.erase(user_id);
   router_.CloseConnection(p.connection, code, reason);

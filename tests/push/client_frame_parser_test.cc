@@ -23,12 +23,14 @@ std::string ClientFrame(uint8_t first_byte, const std::string& payload,
     out.push_back(static_cast<char>(n & 0xFF));
   } else {
     out.push_back(static_cast<char>(mask_bit | 127));
-    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>((n >> s) & 0xFF));
+    for (int s = 56; s >= 0; s -= 8)
+      out.push_back(static_cast<char>((n >> s) & 0xFF));
   }
   const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
   if (masked) out.append(reinterpret_cast<const char*>(key), 4);
   for (size_t i = 0; i < n; ++i) {
-    out.push_back(masked ? static_cast<char>(payload[i] ^ key[i & 3]) : payload[i]);
+    out.push_back(masked ? static_cast<char>(payload[i] ^ key[i & 3])
+                         : payload[i]);
   }
   return out;
 }
@@ -50,8 +52,9 @@ Parsed Feed(ClientFrameParser& parser, const std::string& bytes, size_t chunk) {
     size_t pos = 0;
     while (pos < buffer.size()) {
       ClientFrameParser::Output out;
-      size_t used = parser.Parse(reinterpret_cast<const uint8_t*>(buffer.data()) + pos,
-                                 buffer.size() - pos, &out);
+      size_t used =
+          parser.Parse(reinterpret_cast<const uint8_t*>(buffer.data()) + pos,
+                       buffer.size() - pos, &out);
       pos += used;
       result.consumed += used;
       if (out.event != ClientFrameParser::Event::kNone) {
@@ -116,8 +119,9 @@ TEST(ClientFrameParserTest, OversizedMessageIsRefusedBeforeItsPayload) {
 
 TEST(ClientFrameParserTest, FragmentsCountTowardsTheLimit) {
   ClientFrameParser p(100);
-  auto r = Feed(p, ClientFrame(0x01, std::string(60, 'a')) +
-                       ClientFrame(0x80, std::string(60, 'b')),
+  auto r = Feed(p,
+                ClientFrame(0x01, std::string(60, 'a')) +
+                    ClientFrame(0x80, std::string(60, 'b')),
                 1000);
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].code, 1009);
@@ -125,18 +129,21 @@ TEST(ClientFrameParserTest, FragmentsCountTowardsTheLimit) {
 
 TEST(ClientFrameParserTest, FragmentsWithinTheLimitPass) {
   ClientFrameParser p(100);
-  auto r = Feed(p, ClientFrame(0x01, std::string(40, 'a')) + ClientFrame(0x89, "p") +
-                       ClientFrame(0x80, std::string(40, 'b')) +
-                       ClientFrame(0x81, std::string(90, 'c')),
-                3);
+  auto r =
+      Feed(p,
+           ClientFrame(0x01, std::string(40, 'a')) + ClientFrame(0x89, "p") +
+               ClientFrame(0x80, std::string(40, 'b')) +
+               ClientFrame(0x81, std::string(90, 'c')),
+           3);
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].event, ClientFrameParser::Event::kPing);
 }
 
 TEST(ClientFrameParserTest, LargeLengthsParse) {
   ClientFrameParser p(1 << 20);
-  auto r = Feed(p, ClientFrame(0x82, std::string(70000, 'z')) + ClientFrame(0x89, "q"),
-                4096);
+  auto r = Feed(
+      p, ClientFrame(0x82, std::string(70000, 'z')) + ClientFrame(0x89, "q"),
+      4096);
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].payload, "q");
 }
@@ -153,7 +160,8 @@ TEST(ClientFrameParserTest, ProtocolErrors) {
       {ClientFrame(0x09, "a"), "fragmented ping"},
       {ClientFrame(0x89, std::string(126, 'a')), "long ping"},
       {ClientFrame(0x80, "a"), "continuation first"},
-      {ClientFrame(0x01, "a") + ClientFrame(0x81, "b"), "text inside fragments"},
+      {ClientFrame(0x01, "a") + ClientFrame(0x81, "b"),
+       "text inside fragments"},
       {ClientFrame(0x88, "\x03"), "one-byte close"},
   };
   for (const auto& c : cases) {

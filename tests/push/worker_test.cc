@@ -20,12 +20,14 @@ class FakeGate : public Gate {
   std::map<std::string, MainAdmission> tokens;
   std::vector<ConnectionId> voice_closed;
 
-  std::variant<MainAdmission, Refusal> AdmitMain(std::string_view token) override {
+  std::variant<MainAdmission, Refusal> AdmitMain(
+      std::string_view token) override {
     auto it = tokens.find(std::string(token));
     if (it == tokens.end()) return Refusal{4001, "unknown or expired token"};
     return it->second;
   }
-  std::variant<VoiceAdmission, Refusal> AdmitVoice(std::string_view token, int64_t channel,
+  std::variant<VoiceAdmission, Refusal> AdmitVoice(std::string_view token,
+                                                   int64_t channel,
                                                    ConnectionId id) override {
     auto it = tokens.find(std::string(token));
     if (it == tokens.end()) return Refusal{4001, "unknown or expired token"};
@@ -45,7 +47,8 @@ class FakeConnection final : public Connection {
     req.set(boost::beast::http::field::upgrade, "websocket");
     req.set(boost::beast::http::field::connection, "Upgrade");
     req.set(boost::beast::http::field::sec_websocket_version, "13");
-    req.set(boost::beast::http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    req.set(boost::beast::http::field::sec_websocket_key,
+            "dGhlIHNhbXBsZSBub25jZQ==");
     OnRequest(req, {});
   }
 
@@ -53,7 +56,8 @@ class FakeConnection final : public Connection {
   std::string TakeWritten() {
     std::string out;
     out.swap(written_);
-    if (out.rfind("HTTP/1.1 101", 0) == 0) out.erase(0, out.find("\r\n\r\n") + 4);
+    if (out.rfind("HTTP/1.1 101", 0) == 0)
+      out.erase(0, out.find("\r\n\r\n") + 4);
     return out;
   }
 
@@ -66,9 +70,8 @@ class FakeConnection final : public Connection {
   void AsyncWrite(const char* data, size_t size) override {
     written_.append(data, size);
     if (stalled) return;
-    boost::asio::post(worker_.io_context(), [self = shared_from_this(), size, this] {
-      OnWrite({}, size);
-    });
+    boost::asio::post(worker_.io_context(), [self = shared_from_this(), size,
+                                             this] { OnWrite({}, size); });
   }
   void ShutdownSend() override {}
   void CloseSocket() override { socket_closed = true; }
@@ -87,18 +90,21 @@ class WorkerTest : public ::testing::Test {
     gate_.tokens["c"] = {3, {}};
   }
 
-  std::shared_ptr<FakeConnection> Connect(const std::string& token,
-                                          Connection::Kind kind = Connection::Kind::kMain) {
+  std::shared_ptr<FakeConnection> Connect(
+      const std::string& token,
+      Connection::Kind kind = Connection::Kind::kMain) {
     auto c = std::make_shared<FakeConnection>(worker_, kind);
     c->Start();
-    c->Upgrade("/?token=" + token + (kind == Connection::Kind::kVoice ? "&channel=5" : ""));
+    c->Upgrade("/?token=" + token +
+               (kind == Connection::Kind::kVoice ? "&channel=5" : ""));
     Poll();
     c->TakeWritten();
     return c;
   }
 
   uint32_t Deliver(const Delivery& d) {
-    uint32_t n = worker_.Deliver(d, d.payload.empty() ? nullptr : MakeTextFrame(d.payload));
+    uint32_t n = worker_.Deliver(
+        d, d.payload.empty() ? nullptr : MakeTextFrame(d.payload));
     Poll();
     return n;
   }
@@ -108,7 +114,9 @@ class WorkerTest : public ::testing::Test {
     worker_.io_context().poll();
   }
 
-  static std::string Text(const std::string& payload) { return *MakeTextFrame(payload); }
+  static std::string Text(const std::string& payload) {
+    return *MakeTextFrame(payload);
+  }
 
   PushOptions options_;
   SharedCounters counters_;
@@ -207,13 +215,16 @@ TEST_F(WorkerTest, RefusalSendsCloseFrameAfterUpgrade) {
   c->Start();
   c->Upgrade("/?token=nope");
   Poll();
-  EXPECT_EQ(c->TakeWritten(), *MakeCloseFrame(4001, "unknown or expired token"));
+  EXPECT_EQ(c->TakeWritten(),
+            *MakeCloseFrame(4001, "unknown or expired token"));
   EXPECT_FALSE(c->admitted());
 }
 
 TEST_F(WorkerTest, BadTargetsAreRefusedWith4000) {
   const std::pair<std::string, std::string> cases[] = {
-      {"/", "missing token"}, {"/?token=", "missing token"}, {"/?x=1", "missing token"}};
+      {"/", "missing token"},
+      {"/?token=", "missing token"},
+      {"/?x=1", "missing token"}};
   for (const auto& [target, reason] : cases) {
     auto c = std::make_shared<FakeConnection>(worker_, Connection::Kind::kMain);
     c->Start();
@@ -229,7 +240,8 @@ TEST_F(WorkerTest, BadTargetsAreRefusedWith4000) {
       {"/?token=a&channel=0", "malformed channel"},
       {"/?token=a&channel=99999999999999999999", "malformed channel"}};
   for (const auto& [target, reason] : voice) {
-    auto c = std::make_shared<FakeConnection>(worker_, Connection::Kind::kVoice);
+    auto c =
+        std::make_shared<FakeConnection>(worker_, Connection::Kind::kVoice);
     c->Start();
     c->Upgrade(target);
     Poll();

@@ -29,20 +29,26 @@ TEST(WsFrameTest, LargeTextFrameUses64BitLength) {
   ASSERT_EQ(f->size(), 10 + payload.size());
   EXPECT_EQ(static_cast<uint8_t>((*f)[1]), 127);
   uint64_t len = 0;
-  for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<uint8_t>((*f)[2 + i]);
+  for (int i = 0; i < 8; ++i)
+    len = (len << 8) | static_cast<uint8_t>((*f)[2 + i]);
   EXPECT_EQ(len, 70000u);
 }
 
 TEST(WsFrameTest, BoundaryLengths) {
-  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(125, 'x')))[1]), 125);
-  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(126, 'x')))[1]), 126);
-  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(65535, 'x')))[1]), 126);
-  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(65536, 'x')))[1]), 127);
+  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(125, 'x')))[1]),
+            125);
+  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(126, 'x')))[1]),
+            126);
+  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(65535, 'x')))[1]),
+            126);
+  EXPECT_EQ(static_cast<uint8_t>((*MakeTextFrame(std::string(65536, 'x')))[1]),
+            127);
 }
 
 TEST(WsFrameTest, CloseFrameCarriesCodeAndReason) {
   Frame f = MakeCloseFrame(4001, "unknown or expired token");
-  EXPECT_EQ(*f, std::string("\x88\x1a\x0f\xa1", 4) + "unknown or expired token");
+  EXPECT_EQ(*f,
+            std::string("\x88\x1a\x0f\xa1", 4) + "unknown or expired token");
 }
 
 TEST(WsFrameTest, CloseReasonIsCutToFitAControlFrame) {
