@@ -1,6 +1,7 @@
 #include "push/push_server.h"
 
 #include <openssl/ssl.h>
+#include <sched.h>
 
 #include <atomic>
 #include <thread>
@@ -65,8 +66,14 @@ absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
   }
   int threads = opts.threads;
   if (threads <= 0) {
-    threads =
-        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // One per core this process may run on (taskset shrinks it).
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    threads = sched_getaffinity(0, sizeof(cpus), &cpus) == 0
+                  ? CPU_COUNT(&cpus)
+                  : static_cast<int>(
+                        std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::max(threads, 1);
   }
   threads = std::min(threads, kMaxWorkers);
   std::vector<Worker*> raw;
