@@ -40,7 +40,11 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
   }
   // Idle connections keep no read/write buffers.
   SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_SERVER);
+  // No session cache and no tickets: each would hold memory per connection
+  // (and clients of a push socket reconnect rarely).
+  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
   return ctx;
 }
 
