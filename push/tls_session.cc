@@ -152,33 +152,25 @@ TlsSession::Step TlsSession::Blocked(int ret) {
 }
 
 void TlsSession::WaitReadable() {
-  if (waiting_readable_ || closed_) return;
-  waiting_readable_ = true;
-  socket_.async_wait(
-      asio::ip::tcp::socket::wait_read,
-      [self = shared_from_this(), this](boost::system::error_code ec) {
-        waiting_readable_ = false;
-        if (ec) {
-          FailAll(ec);
-        } else {
-          Pump();
-        }
-      });
+  Wait(asio::ip::tcp::socket::wait_read, waiting_readable_);
 }
 
 void TlsSession::WaitWritable() {
-  if (waiting_writable_ || closed_) return;
-  waiting_writable_ = true;
-  socket_.async_wait(
-      asio::ip::tcp::socket::wait_write,
-      [self = shared_from_this(), this](boost::system::error_code ec) {
-        waiting_writable_ = false;
-        if (ec) {
-          FailAll(ec);
-        } else {
-          Pump();
-        }
-      });
+  Wait(asio::ip::tcp::socket::wait_write, waiting_writable_);
+}
+
+void TlsSession::Wait(asio::socket_base::wait_type type, bool& waiting) {
+  if (waiting || closed_) return;
+  waiting = true;
+  socket_.async_wait(type, [self = shared_from_this(), this,
+                            &waiting](boost::system::error_code ec) {
+    waiting = false;
+    if (ec) {
+      FailAll(ec);
+    } else {
+      Pump();
+    }
+  });
 }
 
 void TlsSession::FailAll(boost::system::error_code ec) {

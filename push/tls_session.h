@@ -39,6 +39,8 @@ class TlsSession final : public Connection {
   Step Blocked(int ret);
   void WaitReadable();
   void WaitWritable();
+  // One readiness wait at a time per direction; `waiting` is its flag.
+  void Wait(boost::asio::socket_base::wait_type type, bool& waiting);
   void FailAll(boost::system::error_code ec);
 
   boost::asio::ip::tcp::socket socket_;

@@ -432,11 +432,18 @@ static int handle_http(conn *c) {
 
 static void on_readable(conn *c) {
   if (c->kind == SUBSCRIBER) {
-    // Client frames are not part of the protocol: read and discard; EOF or
-    // an error ends the subscriber.
+    // Client frames are not part of the protocol: read and discard, except
+    // a close frame (answered with an empty close, then the socket closes);
+    // EOF or an error ends the subscriber.
     char buf[4096];
     for (;;) {
       ssize_t r = read(c->fd, buf, sizeof buf);
+      if (r > 0 && (uint8_t)buf[0] == 0x88) {
+        if (write(c->fd, "\x88\x00", 2) < 0) {
+        }
+        doom(c);
+        return;
+      }
       if (r > 0) continue;
       if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
       doom(c);

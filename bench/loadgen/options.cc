@@ -1,0 +1,198 @@
+#include "bench/loadgen/options.h"
+
+#include <cstdlib>
+#include <string_view>
+
+namespace herald::bench {
+namespace {
+
+bool ToInt(std::string_view v, int64_t* out) {
+  if (v.empty()) return false;
+  std::string s(v);
+  char* end = nullptr;
+  long long x = std::strtoll(s.c_str(), &end, 10);
+  if (*end != '\0') return false;
+  *out = x;
+  return true;
+}
+
+bool ToDouble(std::string_view v, double* out) {
+  if (v.empty()) return false;
+  std::string s(v);
+  char* end = nullptr;
+  double x = std::strtod(s.c_str(), &end);
+  if (*end != '\0' || x < 0) return false;
+  *out = x;
+  return true;
+}
+
+bool ToBool(std::string_view v, bool* out) {
+  if (v == "1" || v == "true") {
+    *out = true;
+  } else if (v == "0" || v == "false") {
+    *out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> SplitComma(std::string_view v) {
+  std::vector<std::string> out;
+  while (!v.empty()) {
+    size_t c = v.find(',');
+    std::string_view part = v.substr(0, c);
+    if (!part.empty()) out.emplace_back(part);
+    if (c == std::string_view::npos) break;
+    v.remove_prefix(c + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* Options::Usage() {
+  return "usage: herald-loadgen --mode=fanout|idle|servers --target=herald|http\n"
+         "  --url=wss://127.0.0.1:PORT/?token={token}  ({token} {user} "
+         "{server} {servers})\n"
+         "  [--grpc=127.0.0.1:50051] [--publish_url=http://127.0.0.1:P/pub/"
+         "{server}]\n"
+         "  [--publish_connections=1] [--connections=1000] [--user_offset=0]\n"
+         "  [--sources=127.0.0.1,127.0.0.2] [--threads=1] [--connect_rate=0]\n"
+         "  [--max_handshakes=512] [--handshake_timeout_s=15] [--rate=0]\n"
+         "  [--window=8] [--duration_s=10] [--warmup_s=2] [--publisher=1]\n"
+         "  [--wait_s=120] [--event_timeout_s=2] [--servers=2000]\n"
+         "  [--memberships=10] [--seed=1] [--json=FILE] [--progress=1]\n"
+         "  [--setup=1]\n";
+}
+
+bool Options::Parse(int argc, char** argv, std::string* error) {
+  bool have_servers = false;
+  bool have_memberships = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *error = "help";
+      return false;
+    }
+    if (arg.substr(0, 2) != "--" || arg.find('=') == std::string_view::npos) {
+      *error = "bad argument " + std::string(arg);
+      return false;
+    }
+    size_t eq = arg.find('=');
+    std::string_view name = arg.substr(2, eq - 2);
+    std::string_view v = arg.substr(eq + 1);
+    int64_t n = 0;
+    bool ok = true;
+    if (name == "mode") {
+      if (v == "fanout") {
+        mode = Mode::kFanout;
+      } else if (v == "idle") {
+        mode = Mode::kIdle;
+      } else if (v == "servers") {
+        mode = Mode::kServers;
+      } else {
+        ok = false;
+      }
+    } else if (name == "target") {
+      if (v == "herald") {
+        target = Target::kHerald;
+      } else if (v == "http") {
+        target = Target::kHttp;
+      } else {
+        ok = false;
+      }
+    } else if (name == "grpc") {
+      grpc = v;
+    } else if (name == "publish_url") {
+      publish_url = v;
+    } else if (name == "publish_connections") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 64;
+      publish_connections = static_cast<int>(n);
+    } else if (name == "url") {
+      url = v;
+    } else if (name == "connections") {
+      ok = ToInt(v, &n) && n >= 0 && n <= 10000000;
+      connections = static_cast<int>(n);
+    } else if (name == "user_offset") {
+      ok = ToInt(v, &n) && n >= 0;
+      user_offset = n;
+    } else if (name == "sources") {
+      sources = SplitComma(v);
+    } else if (name == "threads") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 256;
+      threads = static_cast<int>(n);
+    } else if (name == "connect_rate") {
+      ok = ToDouble(v, &connect_rate);
+    } else if (name == "max_handshakes") {
+      ok = ToInt(v, &n) && n >= 1;
+      max_handshakes = static_cast<int>(n);
+    } else if (name == "handshake_timeout_s") {
+      ok = ToDouble(v, &handshake_timeout_s) && handshake_timeout_s > 0;
+    } else if (name == "rate") {
+      ok = ToDouble(v, &rate);
+    } else if (name == "window") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 16384;
+      window = static_cast<int>(n);
+    } else if (name == "duration_s") {
+      ok = ToDouble(v, &duration_s);
+    } else if (name == "warmup_s") {
+      ok = ToDouble(v, &warmup_s);
+    } else if (name == "publisher") {
+      ok = ToBool(v, &publisher);
+    } else if (name == "wait_s") {
+      ok = ToDouble(v, &wait_s);
+    } else if (name == "event_timeout_s") {
+      ok = ToDouble(v, &event_timeout_s) && event_timeout_s > 0;
+    } else if (name == "servers") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 10000000;
+      servers = static_cast<int>(n);
+      have_servers = true;
+    } else if (name == "memberships") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 1000;
+      memberships = static_cast<int>(n);
+      have_memberships = true;
+    } else if (name == "seed") {
+      ok = ToInt(v, &n);
+      seed = static_cast<uint64_t>(n);
+    } else if (name == "json") {
+      json = v;
+    } else if (name == "progress") {
+      ok = ToBool(v, &progress);
+    } else if (name == "setup") {
+      ok = ToBool(v, &setup);
+    } else {
+      *error = "unknown flag --" + std::string(name);
+      return false;
+    }
+    if (!ok) {
+      *error = "bad value for --" + std::string(name) + ": " + std::string(v);
+      return false;
+    }
+  }
+  if (url.empty()) {
+    *error = "--url is required";
+    return false;
+  }
+  if (mode != Mode::kServers) {
+    // fanout and idle: every user is a member of server 1 only.
+    if (have_servers || have_memberships) {
+      *error = "--servers/--memberships apply to --mode=servers only";
+      return false;
+    }
+    servers = 1;
+    memberships = 1;
+  } else if (memberships > servers) {
+    *error = "--memberships must not exceed --servers";
+    return false;
+  }
+  if (mode != Mode::kIdle && publisher && target == Target::kHttp &&
+      publish_url.empty()) {
+    *error = "--target=http needs --publish_url";
+    return false;
+  }
+  if (sources.empty()) sources.push_back("127.0.0.1");
+  return true;
+}
+
+}  // namespace herald::bench

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace herald::bench {
+
+enum class Mode { kFanout, kIdle, kServers };
+enum class Target { kHerald, kHttp };
+
+// The parsed command line. Built once by the main thread before any other
+// thread starts, then only read.
+struct Options {
+  Mode mode = Mode::kFanout;
+  Target target = Target::kHerald;
+  std::string grpc = "127.0.0.1:50051";
+  std::string publish_url;  // http target: http://HOST:PORT/path[{server}]
+  int publish_connections = 1;
+  std::string url;  // subscriber URL template
+  int connections = 1000;
+  int64_t user_offset = 0;
+  std::vector<std::string> sources;  // local source addresses
+  int threads = 1;
+  double connect_rate = 0;  // connections/s, 0 = unlimited
+  int max_handshakes = 512;
+  double handshake_timeout_s = 15;
+  double rate = 0;  // events/s, 0 = closed-loop saturation
+  int window = 8;
+  double duration_s = 10;
+  double warmup_s = 2;
+  bool publisher = true;
+  double wait_s = 120;  // non-publisher: max wait for the first event
+  double event_timeout_s = 2;
+  int servers = 2000;
+  int memberships = 10;
+  uint64_t seed = 1;
+  std::string json;
+  bool progress = true;
+  bool setup = true;  // herald target: open sessions and set memberships
+
+  // Parses `--name=value` flags. On failure returns false and sets *error.
+  bool Parse(int argc, char** argv, std::string* error);
+  static const char* Usage();
+};
+
+}  // namespace herald::bench
