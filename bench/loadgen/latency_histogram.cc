@@ -44,7 +44,8 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
 
 uint64_t LatencyHistogram::Quantile(double q) const {
   if (total_ == 0) return 0;
-  uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(total_)));
+  uint64_t rank =
+      static_cast<uint64_t>(std::ceil(q * static_cast<double>(total_)));
   if (rank == 0) rank = 1;
   uint64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {

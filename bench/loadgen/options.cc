@@ -52,7 +52,8 @@ std::vector<std::string> SplitComma(std::string_view v) {
 }  // namespace
 
 const char* Options::Usage() {
-  return "usage: herald-loadgen --mode=fanout|idle|servers --target=herald|http\n"
+  return "usage: herald-loadgen --mode=fanout|idle|servers "
+         "--target=herald|http\n"
          "  --url=wss://127.0.0.1:PORT/?token={token}  ({token} {user} "
          "{server} {servers})\n"
          "  [--grpc=127.0.0.1:50051] [--publish_url=http://127.0.0.1:P/pub/"
@@ -63,7 +64,8 @@ const char* Options::Usage() {
          "  [--window=8] [--duration_s=10] [--warmup_s=2] [--publisher=1]\n"
          "  [--wait_s=120] [--event_timeout_s=2] [--servers=2000]\n"
          "  [--memberships=10] [--seed=1] [--json=FILE] [--progress=1]\n"
-         "  [--setup=1]\n";
+         "  [--setup=1] [--delayed_ack=0] [--barrier_dir=DIR "
+         "--barrier_count=P]\n";
 }
 
 bool Options::Parse(int argc, char** argv, std::string* error) {
@@ -159,6 +161,13 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
       json = v;
     } else if (name == "progress") {
       ok = ToBool(v, &progress);
+    } else if (name == "barrier_dir") {
+      barrier_dir = v;
+    } else if (name == "barrier_count") {
+      ok = ToInt(v, &n) && n >= 0 && n <= 10000;
+      barrier_count = static_cast<int>(n);
+    } else if (name == "delayed_ack") {
+      ok = ToBool(v, &delayed_ack);
     } else if (name == "setup") {
       ok = ToBool(v, &setup);
     } else {
@@ -189,6 +198,10 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
   if (mode != Mode::kIdle && publisher && target == Target::kHttp &&
       publish_url.empty()) {
     *error = "--target=http needs --publish_url";
+    return false;
+  }
+  if (barrier_count > 0 && barrier_dir.empty()) {
+    *error = "--barrier_count needs --barrier_dir";
     return false;
   }
   if (sources.empty()) sources.push_back("127.0.0.1");

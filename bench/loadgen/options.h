@@ -37,7 +37,15 @@ struct Options {
   uint64_t seed = 1;
   std::string json;
   bool progress = true;
+  // Keep subscriber sockets in TCP's delayed-ACK ("pingpong") mode, so a
+  // receiver ACKs every ~2 small segments instead of every read.
+  bool delayed_ack = false;
   bool setup = true;  // herald target: open sessions and set memberships
+  // Multi-process start barrier: after its connections are set up, each
+  // process creates barrier_dir/<user_offset>.ready and waits (at most
+  // wait_s) until barrier_count such files exist; then traffic starts.
+  std::string barrier_dir;
+  int barrier_count = 0;
 
   // Parses `--name=value` flags. On failure returns false and sets *error.
   bool Parse(int argc, char** argv, std::string* error);

@@ -36,7 +36,7 @@ bool UrlTemplate::Parse(const std::string& url, std::string* error) {
   size_t slash = u.find_first_of("/?");
   std::string_view authority = u.substr(0, slash);
   path_ = slash == std::string_view::npos ? "/" : std::string(u.substr(slash));
-  if (!path_.empty() && path_[0] == '?') path_.insert(0, "/");
+  if (!path_.empty() && path_[0] == '?') path_.insert(path_.begin(), '/');
   size_t colon = authority.rfind(':');
   int port = default_port;
   if (colon != std::string_view::npos) {

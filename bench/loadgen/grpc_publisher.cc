@@ -1,0 +1,71 @@
+#include "bench/loadgen/grpc_publisher.h"
+
+#include <charconv>
+#include <chrono>
+
+#include "bench/loadgen/event_body.h"
+
+namespace herald::bench {
+
+GrpcPublisher::GrpcPublisher(std::string address)
+    : address_(std::move(address)) {}
+
+GrpcPublisher::~GrpcPublisher() = default;
+
+bool GrpcPublisher::Start(std::string* error) {
+  auto channel =
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::seconds(10))) {
+    *error = "cannot reach gRPC at " + address_;
+    return false;
+  }
+  stub_ = herald::v1::Herald::NewStub(channel);
+  herald::v1::MessageCreated* m = request_.mutable_message_created();
+  m->set_author_id(1);
+  m->set_channel_id(1);
+  m->mutable_sent()->set_seconds(EventBody::kTimestampSeconds);
+  m->mutable_sent()->set_nanos(EventBody::kTimestampNanos);
+  *m->mutable_edited() = m->sent();
+  OpenStream();
+  return true;
+}
+
+void GrpcPublisher::OpenStream() {
+  context_ = std::make_unique<grpc::ClientContext>();
+  response_.Clear();
+  writer_ = stub_->PublishStream(context_.get(), &response_);
+}
+
+void GrpcPublisher::CloseStream(bool count_failure) {
+  if (writer_ == nullptr) return;
+  writer_->WritesDone();
+  grpc::Status status = writer_->Finish();
+  if (status.ok()) {
+    recipients_ += response_.recipients();
+  } else {
+    if (count_failure) ++errors_;
+    last_error_ = "PublishStream: " + status.error_message();
+  }
+  writer_.reset();
+}
+
+bool GrpcPublisher::Publish(uint64_t seq, int64_t server, int64_t ns) {
+  herald::v1::MessageCreated* m = request_.mutable_message_created();
+  m->set_id(static_cast<int64_t>(seq));
+  m->set_server_id(server);
+  char buf[24];
+  buf[0] = 'T';
+  auto r = std::to_chars(buf + 1, buf + sizeof buf, ns);
+  m->set_text(buf, static_cast<size_t>(r.ptr - buf));
+  if (writer_->Write(request_)) return true;
+  // The stream broke: learn why, count the event as failed, start anew.
+  ++errors_;
+  CloseStream(/*count_failure=*/false);
+  OpenStream();
+  return false;
+}
+
+void GrpcPublisher::Finish() { CloseStream(/*count_failure=*/true); }
+
+}  // namespace herald::bench

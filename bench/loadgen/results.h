@@ -1,0 +1,78 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench/loadgen/cpu_sampler.h"
+
+namespace herald::bench {
+
+// Every figure of one run, filled by the main thread after the workers and
+// the publisher stopped. Rendered as one JSON object and a summary line.
+struct Results {
+  std::string mode;
+  std::string target;
+  bool publisher = false;
+  int threads = 1;
+  int64_t user_offset = 0;
+  double rate = 0;
+  int window = 0;
+  // Setup.
+  int connections = 0;
+  uint64_t established = 0;
+  uint64_t connect_errors = 0;
+  uint64_t tcp_errors = 0;
+  uint64_t tls_errors = 0;
+  uint64_t http_errors = 0;
+  uint64_t handshake_timeouts = 0;
+  double setup_s = 0;
+  double setup_rate_per_s = 0;
+  // This process's CPU (100 = one core) and its cores' mean busy share
+  // (softirq included) while the connections were being set up.
+  double setup_cpu_percent = 0;
+  double setup_cores_busy_percent = 0;
+  uint64_t open_at_end = 0;
+  uint64_t closed_by_server = 0;
+  std::map<int, uint64_t> close_codes;
+  // Publishing (publisher process only).
+  uint64_t events_published = 0;  // stamped inside the window
+  uint64_t events_published_total = 0;
+  double events_per_s = 0;
+  uint64_t events_complete = 0;    // every expected receipt arrived
+  uint64_t events_incomplete = 0;  // timed out or overwritten
+  uint64_t publish_errors = 0;
+  std::string publish_last_error;
+  uint64_t deliveries_expected_total = 0;
+  uint64_t server_recipients = 0;
+  // Delivery.
+  uint64_t deliveries = 0;  // received inside the window
+  uint64_t deliveries_total = 0;
+  double deliveries_per_s = 0;
+  uint64_t latency_count = 0;
+  uint64_t p50_us = 0;
+  uint64_t p90_us = 0;
+  uint64_t p99_us = 0;
+  uint64_t p999_us = 0;
+  uint64_t max_us = 0;
+  double duration_s = 0;
+  uint64_t bytes_received = 0;
+  uint64_t reads = 0;
+  uint64_t parse_errors = 0;
+  uint64_t pings = 0;
+  uint64_t frame_payload_bytes = 0;
+  uint64_t shape_mismatches = 0;
+  double cpu_percent = 0;  // this process, inside the window, 100 = 1 core
+  // Machine-wide, per core, inside the window (/proc/stat, softirq
+  // included); and the mean busy share of the cores this process may use.
+  std::vector<CpuSampler::Core> cores;
+  std::vector<int> affinity;
+  double loadgen_cores_busy_percent = 0;
+  std::string note;
+
+  std::string ToJson() const;
+  std::string Summary() const;
+};
+
+}  // namespace herald::bench

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+
+#include "bench/loadgen/event_ring.h"
+
+namespace herald::bench {
+
+// What the threads of one run share: the event ring, the number of open
+// connections per server (the receipts the publisher expects), the
+// measurement window and the stop flag. Created by the main thread before
+// any worker starts; every member is an atomic or internally synchronised.
+class RunState {
+ public:
+  explicit RunState(int servers)
+      : servers_(servers), open_(new std::atomic<int32_t>[servers + 1]) {
+    for (int i = 0; i <= servers; ++i) open_[i].store(0);
+  }
+
+  EventRing& ring() { return ring_; }
+
+  void AddOpen(int server, int32_t delta) {
+    if (server >= 1 && server <= servers_) {
+      open_[server].fetch_add(delta, std::memory_order_relaxed);
+    }
+  }
+  int32_t OpenOf(int server) const {
+    return open_[server].load(std::memory_order_relaxed);
+  }
+
+  // Deliveries received in [start, end) count towards the results.
+  void SetWindow(int64_t start_ns, int64_t end_ns) {
+    window_end_.store(end_ns, std::memory_order_relaxed);
+    window_start_.store(start_ns, std::memory_order_release);
+  }
+  int64_t window_start() const {
+    return window_start_.load(std::memory_order_acquire);
+  }
+  int64_t window_end() const {
+    return window_end_.load(std::memory_order_relaxed);
+  }
+
+  void Stop() { stop_.store(true, std::memory_order_release); }
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+
+ private:
+  int servers_;
+  std::unique_ptr<std::atomic<int32_t>[]> open_;
+  EventRing ring_;
+  std::atomic<int64_t> window_start_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> window_end_{std::numeric_limits<int64_t>::max()};
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace herald::bench
