@@ -1,0 +1,666 @@
+#!/usr/bin/env python3
+"""Collects one bench/run's raw files into results.json, results.md and
+results.png (gnuplot). Standard library only.
+
+raw/ holds, per run id: <id>.meta.json (what bench/run ran), <id>.lg<i>.json
+(one per load generator process), <id>.samples (server: time, CPU ticks,
+VmRSS kB, open fds every 0.2 s), <id>.window (load generator start/end) and
+the servers' own output.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+SERVERS = ["herald", "nchan", "node", "floor"]
+PEERS = ["nchan", "node", "floor"]
+LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "floor": "floor"}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def merge_loadgen(parts):
+    """One run may use several load generator processes: sums, and the
+    publisher's (part 0) view of events and latency (the worst percentile
+    across parts when several measured it)."""
+    parts = [p for p in parts if p]
+    if not parts:
+        return None
+    m = {"processes": len(parts)}
+    for k in ["connections", "established", "connect_errors", "deliveries",
+              "bytes_received", "closed_by_server", "parse_errors",
+              "deliveries_per_s", "setup_rate_per_s"]:
+        m[k] = sum(p.get(k, 0) or 0 for p in parts)
+    first = parts[0]
+    for k, v in first.items():
+        if k not in m and k != "latency_us":
+            m[k] = v
+    lat = {}
+    for p in parts:
+        for k, v in (p.get("latency_us") or {}).items():
+            if isinstance(v, (int, float)):
+                lat[k] = max(lat.get(k, 0), v)
+    m["latency_us"] = lat
+    return m
+
+
+def read_samples(path):
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                a = line.split()
+                if len(a) == 6:
+                    rows.append((float(a[0]), int(a[1]), int(a[2]), int(a[3]),
+                                 int(a[4]), int(a[5])))
+    except OSError:
+        pass
+    return rows
+
+
+def cpu_peak(samples, span=2.0):
+    """Highest CPU use over any `span` seconds (1.0 = one core): of the
+    server's own threads, and of core 0 as a whole (the server's core, which
+    also runs the kernel's loopback delivery in softirq, charged to no
+    process)."""
+    best = core = 0.0
+    j = 0
+    for i in range(len(samples)):
+        while samples[i][0] - samples[j][0] > span:
+            j += 1
+        dt = samples[i][0] - samples[j][0]
+        if dt >= span * 0.75:
+            best = max(best, (samples[i][1] - samples[j][1]) / CLK_TCK / dt)
+            tot = samples[i][5] - samples[j][5]
+            if tot > 0:
+                core = max(core, (samples[i][4] - samples[j][4]) / tot)
+    return round(best, 3), round(core, 3)
+
+
+def idle_memory(samples):
+    """RSS growth per connection: from the last sample before descriptors
+    started to climb to the sample holding the most descriptors."""
+    if len(samples) < 2:
+        return None
+    top = max(s[3] for s in samples)
+    i_top = max(i for i, s in enumerate(samples) if s[3] == top)
+    base_fds = samples[0][3]
+    i_base = 0
+    for i, s in enumerate(samples[: i_top + 1]):
+        if s[3] <= base_fds + 2:
+            i_base = i
+    before, after = samples[i_base], samples[i_top]
+    conns = after[3] - before[3]
+    if conns <= 0:
+        return None
+    return {
+        "rss_before_kb": before[2],
+        "rss_after_kb": after[2],
+        "fds_before": before[3],
+        "fds_after": after[3],
+        "connections_held": conns,
+        "bytes_per_connection": round((after[2] - before[2]) * 1024 / conns),
+    }
+
+
+def floor_counters(path):
+    try:
+        text = open(path).read()
+    except OSError:
+        return None
+    m = re.findall(r"(\w+)=(\d+)", text)
+    return {k: int(v) for k, v in m} if m else None
+
+
+def read_foreign(raw):
+    rows = []
+    try:
+        with open(os.path.join(raw, "foreign_cpu.log")) as f:
+            for line in f:
+                a = line.split()
+                if len(a) >= 2:
+                    rows.append((float(a[0]), float(a[1]), a[2] if len(a) > 2 else ""))
+    except OSError:
+        pass
+    return rows
+
+
+def foreign_in(rows, t0, t1):
+    xs = [r[1] for r in rows if t0 <= r[0] <= t1 + 1]
+    if not xs:
+        return None
+    return round(sum(xs) / len(xs), 1)
+
+
+def collect(raw):
+    runs = []
+    foreign = read_foreign(raw)
+    for meta_path in sorted(glob.glob(os.path.join(raw, "*.meta.json"))):
+        rid = os.path.basename(meta_path)[: -len(".meta.json")]
+        meta = load_json(meta_path) or {}
+        parts = [load_json(p) for p in
+                 sorted(glob.glob(os.path.join(raw, rid + ".lg*.json")))]
+        lg = merge_loadgen(parts)
+        samples = read_samples(os.path.join(raw, rid + ".samples"))
+        r = dict(meta)
+        r["id"] = rid
+        r["loadgen"] = lg
+        r["server_cpu_peak"], r["core0_busy_peak"] = cpu_peak(samples)
+        r["server_rss_max_kb"] = max((s[2] for s in samples), default=None)
+        r["server_fds_max"] = max((s[3] for s in samples), default=None)
+        try:
+            t0, t1 = map(float, open(os.path.join(raw, rid + ".window")).read().split())
+            r["foreign_cpu_percent"] = foreign_in(foreign, t0, t1)
+        except (OSError, ValueError):
+            pass
+        if meta.get("scenario") == "idle":
+            r["memory"] = idle_memory(samples)
+        if meta.get("server") == "floor":
+            r["floor_counters"] = floor_counters(
+                os.path.join(raw, rid + ".server.err"))
+        if lg is None:
+            r["error"] = "load generator produced no JSON"
+        runs.append(r)
+    return runs
+
+
+def find(runs, **kw):
+    for r in runs:
+        if all(r.get(k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
+def lgv(r, key, default=None):
+    if not r or not r.get("loadgen"):
+        return default
+    return r["loadgen"].get(key, default)
+
+
+def lat(r, key):
+    if not r or not r.get("loadgen"):
+        return None
+    v = (r["loadgen"].get("latency_us") or {}).get(key)
+    return v
+
+
+def cores(r):
+    """Core 0 (server) and core 1 (load generator) busy % over the measured
+    window, as the load generator saw them in /proc/stat (softirq included)."""
+    c = (r or {}).get("loadgen") or {}
+    by = {x.get("cpu"): x.get("busy") for x in c.get("cores") or []}
+    return by.get(0), by.get(1)
+
+
+def fmt_cores(r):
+    c0, c1 = cores(r)
+    if c0 is None and c1 is None:
+        return "—"
+    return f"{c0 or 0:.0f}% / {c1 or 0:.0f}%"
+
+
+def ratio(a, b):
+    if a is None or b is None or not b:
+        return None
+    return round(a / b, 3)
+
+
+def fmt_num(v, digits=0):
+    if v is None:
+        return "—"
+    if isinstance(v, float) and digits:
+        return f"{v:,.{digits}f}"
+    return f"{round(v):,}"
+
+
+def fmt_ratio(v):
+    return "—" if v is None else f"{v:.2f}×"
+
+
+def fmt_ms(us):
+    return "—" if us is None else f"{us / 1000:.2f}"
+
+
+def build_tables(runs):
+    t = {"fanout": [], "fanout_latency": [], "idle": [], "servers": []}
+    ns = sorted({r["n"] for r in runs if r.get("scenario") == "fanout"})
+    for n in ns:
+        for tr in ["wss", "ws"]:
+            row = {"n": n, "transport": tr}
+            any_ = False
+            for s in SERVERS:
+                r = find(runs, scenario="fanout", server=s, transport=tr, n=n,
+                         phase="saturation")
+                row[s] = lgv(r, "deliveries_per_s")
+                any_ = any_ or row[s] is not None
+            # the floor is plain TCP: TLS rows compare with the plain floor
+            if row["floor"] is None:
+                r = find(runs, scenario="fanout", server="floor", transport="ws",
+                         n=n, phase="saturation")
+                row["floor"] = lgv(r, "deliveries_per_s")
+            for p in PEERS:
+                row["herald/" + p] = ratio(row["herald"], row[p])
+            h_plain = find(runs, scenario="fanout", server="herald", transport="ws",
+                           n=n, phase="saturation")
+            row["herald_tls/plain"] = (ratio(row["herald"], lgv(h_plain, "deliveries_per_s"))
+                                       if tr == "wss" else None)
+            if any_:
+                t["fanout"].append(row)
+    for s in SERVERS:
+        for tr in ["wss", "ws"]:
+            for n in ns:
+                sat = find(runs, scenario="fanout", server=s, transport=tr, n=n,
+                           phase="saturation")
+                half = find(runs, scenario="fanout", server=s, transport=tr, n=n,
+                            phase="half")
+                if not sat:
+                    continue
+                dur = lgv(sat, "duration_s") or 0
+                hdur = lgv(half, "duration_s") or 0
+                t["fanout_latency"].append({
+                    "server": s, "transport": tr, "n": n,
+                    "events_per_s": round(lgv(sat, "events_published", 0) / dur, 1) if dur else None,
+                    "deliveries_per_s": lgv(sat, "deliveries_per_s"),
+                    "p50_us": lat(sat, "p50"), "p99_us": lat(sat, "p99"),
+                    "p999_us": lat(sat, "p999"),
+                    "half_events_per_s": round(lgv(half, "events_published", 0) / hdur, 1) if hdur else None,
+                    "half_deliveries_per_s": lgv(half, "deliveries_per_s"),
+                    "half_p50_us": lat(half, "p50"), "half_p99_us": lat(half, "p99"),
+                    "half_p999_us": lat(half, "p999"),
+                    "established": lgv(sat, "established"),
+                    "closed_by_server": lgv(sat, "closed_by_server"),
+                    "server_cpu_peak": sat.get("server_cpu_peak"),
+                    "core0_busy_peak": sat.get("core0_busy_peak"),
+                    "cores_busy_percent": list(cores(sat)),
+                    "half_cores_busy_percent": list(cores(half)),
+                    "events_incomplete": lgv(sat, "events_incomplete"),
+                })
+    for s in SERVERS:
+        for tr in ["wss", "ws"]:
+            for r in runs:
+                if r.get("scenario") == "idle" and r.get("server") == s and r.get("transport") == tr:
+                    mem = r.get("memory") or {}
+                    t["idle"].append({
+                        "server": s, "transport": tr, "n": r.get("n"),
+                        "established": lgv(r, "established"),
+                        "connect_errors": lgv(r, "connect_errors"),
+                        "connections_held": mem.get("connections_held"),
+                        "bytes_per_connection": mem.get("bytes_per_connection"),
+                        "rss_before_kb": mem.get("rss_before_kb"),
+                        "rss_after_kb": mem.get("rss_after_kb"),
+                        "setup_rate_per_s": lgv(r, "setup_rate_per_s"),
+                    })
+    for tr in ["wss", "ws"]:
+        row = {"transport": tr}
+        any_ = False
+        for s in SERVERS:
+            r = find(runs, scenario="servers", server=s, transport=tr)
+            if r is None and s == "floor":
+                r = find(runs, scenario="servers", server=s, transport="ws")
+            row[s] = lgv(r, "deliveries_per_s")
+            row[s + "_established"] = lgv(r, "established")
+            if s != "floor" or tr == "ws":
+                any_ = any_ or row[s] is not None
+            if r:
+                row["n"] = r.get("n")
+        for p in PEERS:
+            row["herald/" + p] = ratio(row["herald"], row[p])
+        if any_:
+            t["servers"].append(row)
+    t["servers_detail"] = []
+    for s in SERVERS:
+        for tr in ["wss", "ws"]:
+            r = find(runs, scenario="servers", server=s, transport=tr)
+            if not r:
+                continue
+            t["servers_detail"].append({
+                "server": s, "transport": tr, "n": r.get("n"),
+                "established": lgv(r, "established"),
+                "events_per_s": lgv(r, "events_per_s"),
+                "deliveries_per_s": lgv(r, "deliveries_per_s"),
+                "p50_us": lat(r, "p50"), "p99_us": lat(r, "p99"), "p999_us": lat(r, "p999"),
+                "cores_busy_percent": list(cores(r)),
+            })
+    hp = find(runs, scenario="servers", server="herald", transport="ws")
+    for row in t["servers"]:
+        row["herald_tls/plain"] = (ratio(row["herald"], lgv(hp, "deliveries_per_s"))
+                                   if row["transport"] == "wss" else None)
+    return t
+
+
+def idle_row(t, s, tr):
+    for r in t["idle"]:
+        if r["server"] == s and r["transport"] == tr:
+            return r
+    return None
+
+
+def markdown(res):
+    t = res["tables"]
+    p = res["plan"]
+    L = []
+    L.append(f"# herald benchmark — {res['timestamp']}")
+    L.append("")
+    m = res["machine"]
+    L.append(f"Machine: {m['cpu']} × {m['cores']} cores, {m['memory_gb']} GB, "
+             f"{m['kernel']}; open files per process ≤ {p['nofile']:,}. "
+             f"Servers pinned to core 0, load generator to core 1, loopback. "
+             f"Total runtime {res['total_s']} s (build/install {res['build_s']} s)"
+             f"{' — QUICK smoke run' if p['quick'] else ''}.")
+    L.append("")
+    L.append("Peers: " + ", ".join(f"{k} {v}" for k, v in res["versions"].items()) + ".")
+    L.append("")
+    for note in res["notes"]:
+        L.append(f"> {note}")
+        L.append("")
+    L.append(f"## 1. Fan-out: deliveries/s at saturation (closed loop, window {p['window']}, "
+             f"{p['saturation_s']} s per point)")
+    L.append("")
+    L.append("| N | transport | herald | nchan | Node ws | floor (plain) | herald÷nchan | herald÷node | herald÷floor | herald TLS÷plain |")
+    L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in t["fanout"]:
+        L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(r['herald'])} | {fmt_num(r['nchan'])} | "
+                 f"{fmt_num(r['node'])} | {fmt_num(r['floor'])} | {fmt_ratio(r['herald/nchan'])} | "
+                 f"{fmt_ratio(r['herald/node'])} | {fmt_ratio(r['herald/floor'])} | "
+                 f"{fmt_ratio(r['herald_tls/plain'])} |")
+    L.append("")
+    L.append(f"## 1b. Fan-out: publish→receive latency (ms) at saturation and at 50% of it "
+             f"({p['half_s']} s at the fixed rate)")
+    L.append("")
+    L.append("| server | transport | N | events/s (sat) | deliveries/s (sat) | p50 | p99 | p99.9 | events/s (50%) | p50 | p99 | p99.9 | core 0 (server) / core 1 (loadgen) busy, sat |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in t["fanout_latency"]:
+        c0, c1 = r["cores_busy_percent"]
+        cpu = "—" if c0 is None else f"{c0:.0f}% / {c1 or 0:.0f}%"
+        L.append(f"| {LABEL[r['server']]} | {r['transport']} | {r['n']:,} | {fmt_num(r['events_per_s'])} | "
+                 f"{fmt_num(r['deliveries_per_s'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | "
+                 f"{fmt_ms(r['p999_us'])} | {fmt_num(r['half_events_per_s'])} | {fmt_ms(r['half_p50_us'])} | "
+                 f"{fmt_ms(r['half_p99_us'])} | {fmt_ms(r['half_p999_us'])} | {cpu} |")
+    L.append("")
+    L.append(f"## 2. Idle connections: server memory per connection and connection rate "
+             f"(N = {p['idle_n']:,})")
+    L.append("")
+    L.append("| server | transport | held | bytes/connection | connections/s | RSS before → after (MB) | herald÷this (memory) | herald÷this (rate) |")
+    L.append("|---|---|---:|---:|---:|---|---:|---:|")
+    for r in t["idle"]:
+        h = idle_row(t, "herald", r["transport"]) or {}
+        rb, ra = r.get("rss_before_kb"), r.get("rss_after_kb")
+        rss = "—" if rb is None else f"{rb / 1024:.1f} → {ra / 1024:.1f}"
+        mem_ratio = ratio(h.get("bytes_per_connection"), r.get("bytes_per_connection")) if r["server"] != "herald" else None
+        rate_ratio = ratio(h.get("setup_rate_per_s"), r.get("setup_rate_per_s")) if r["server"] != "herald" else None
+        L.append(f"| {LABEL[r['server']]} | {r['transport']} | {fmt_num(r['connections_held'])} | "
+                 f"{fmt_num(r['bytes_per_connection'])} | {fmt_num(r['setup_rate_per_s'])} | {rss} | "
+                 f"{fmt_ratio(mem_ratio)} | {fmt_ratio(rate_ratio)} |")
+    hw, hp = idle_row(t, "herald", "wss"), idle_row(t, "herald", "ws")
+    if hw and hp:
+        L.append("")
+        L.append(f"herald TLS ÷ plain: memory {fmt_ratio(ratio(hw.get('bytes_per_connection'), hp.get('bytes_per_connection')))}, "
+                 f"connection rate {fmt_ratio(ratio(hw.get('setup_rate_per_s'), hp.get('setup_rate_per_s')))}. "
+                 "Memory: lower is better, so herald÷peer < 1 favours herald.")
+    L.append("")
+    L.append(f"## 3. Many servers: deliveries/s ({p['servers_connections']:,} connections, one user each, "
+             f"each user in {p['memberships']} of {p['servers_total']:,} servers, events to random servers, "
+             f"saturation, {p['servers_s']} s)")
+    L.append("")
+    L.append("| transport | herald | nchan | Node ws | floor (plain) | herald÷nchan | herald÷node | herald÷floor | herald TLS÷plain |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in t["servers"]:
+        L.append(f"| {r['transport']} | {fmt_num(r['herald'])} | {fmt_num(r['nchan'])} | {fmt_num(r['node'])} | "
+                 f"{fmt_num(r['floor'])} | {fmt_ratio(r['herald/nchan'])} | {fmt_ratio(r['herald/node'])} | "
+                 f"{fmt_ratio(r['herald/floor'])} | {fmt_ratio(r['herald_tls/plain'])} |")
+    L.append("")
+    L.append("| server | transport | connected | events/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | core 0 / core 1 busy |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in t.get("servers_detail", []):
+        c0, c1 = r["cores_busy_percent"]
+        cpu = "—" if c0 is None else f"{c0:.0f}% / {c1 or 0:.0f}%"
+        L.append(f"| {LABEL[r['server']]} | {r['transport']} | {fmt_num(r['established'])} | "
+                 f"{fmt_num(r['events_per_s'])} | {fmt_num(r['deliveries_per_s'])} | {fmt_ms(r['p50_us'])} | "
+                 f"{fmt_ms(r['p99_us'])} | {fmt_ms(r['p999_us'])} | {cpu} |")
+    L.append("")
+    if res["anomalies"]:
+        L.append("## Anomalies seen during the run")
+        L.append("")
+        for a in res["anomalies"]:
+            L.append(f"- {a}")
+        L.append("")
+    L.append("Raw load generator output, server samples and logs: `raw/` beside results.json.")
+    L.append("")
+    return "\n".join(L)
+
+
+def anomalies(runs):
+    out = []
+    for r in runs:
+        lg = r.get("loadgen")
+        name = r["id"]
+        if not lg:
+            out.append(f"{name}: no load generator result")
+            continue
+        want = lg.get("connections", 0)
+        if lg.get("established", 0) < want:
+            out.append(f"{name}: {lg.get('established', 0):,} of {want:,} connections established "
+                       f"({lg.get('connect_errors', 0):,} connect errors)")
+        if lg.get("closed_by_server"):
+            out.append(f"{name}: {lg['closed_by_server']:,} connections closed by the server")
+        if lg.get("events_incomplete"):
+            out.append(f"{name}: {lg['events_incomplete']:,} events did not reach every subscriber "
+                       f"within the load generator's event timeout")
+        if lg.get("publish_errors"):
+            out.append(f"{name}: {lg['publish_errors']:,} publish errors ({lg.get('publish_last_error', '')})")
+        if lg.get("shape_mismatches"):
+            out.append(f"{name}: {lg['shape_mismatches']:,} frames differed from the expected event bytes")
+        if lg.get("note"):
+            out.append(f"{name}: load generator note: {lg['note']}")
+        if lg.get("parse_errors"):
+            out.append(f"{name}: {lg['parse_errors']:,} frames the load generator could not parse")
+        fc = r.get("floor_counters") or {}
+        if fc.get("drops") or fc.get("cut"):
+            out.append(f"{name}: floor dropped {fc.get('drops', 0):,} deliveries (socket full) and "
+                       f"cut {fc.get('cut', 0):,} subscribers (partial write)")
+        if (r.get("foreign_cpu_percent") or 0) > 10:
+            out.append(f"{name}: processes outside the benchmark used {r['foreign_cpu_percent']:.0f}% "
+                       f"of a core on average during this run")
+        if r.get("scenario") != "idle" and lg.get("deliveries", 0) == 0:
+            out.append(f"{name}: no deliveries")
+    return out
+
+
+def gnuplot(res, out_dir):
+    t = res["tables"]
+    d = os.path.join(out_dir, "chart")
+    os.makedirs(d, exist_ok=True)
+
+    def v(x, scale=1.0):
+        return "NaN" if x is None else f"{x / scale:.6g}"
+
+    with open(os.path.join(d, "fanout.dat"), "w") as f:
+        f.write("label herald nchan node floor\n")
+        for r in t["fanout"]:
+            f.write(f"\"N={r['n']//1000}k {r['transport']}\" " +
+                    " ".join(v(r[s]) for s in SERVERS) + "\n")
+    with open(os.path.join(d, "latency.dat"), "w") as f:
+        f.write("label herald nchan node floor\n")
+        keys = sorted({(r["n"], r["transport"]) for r in t["fanout_latency"]},
+                      key=lambda k: (k[0], k[1] != "wss"))
+        for n, tr in keys:
+            cells = []
+            for s in SERVERS:
+                r = next((x for x in t["fanout_latency"] if x["server"] == s
+                          and x["n"] == n and x["transport"] == tr), None)
+                cells.append(v(r and r["half_p99_us"], 1000.0))
+            f.write(f"\"N={n//1000}k {tr}\" " + " ".join(cells) + "\n")
+    with open(os.path.join(d, "idle.dat"), "w") as f:
+        f.write("label herald nchan node floor\n")
+        for tr in ["wss", "ws"]:
+            cells = []
+            for s in SERVERS:
+                r = idle_row(t, s, tr)
+                cells.append(v(r and r["bytes_per_connection"], 1024.0))
+            f.write(f"\"{tr}\" " + " ".join(cells) + "\n")
+    with open(os.path.join(d, "servers.dat"), "w") as f:
+        f.write("label herald nchan node floor\n")
+        for r in t["servers"]:
+            cells = [v(r[s]) if (s != "floor" or r["transport"] == "ws") else "NaN" for s in SERVERS]
+            f.write(f"\"{r['transport']}\" " + " ".join(cells) + "\n")
+    png = os.path.join(out_dir, "results.png")
+    title = f"herald benchmark {res['timestamp']}" + (" (quick)" if res["plan"]["quick"] else "")
+    script = f"""
+set terminal pngcairo size 1600,1100 font "DejaVu Sans,11"
+set output '{png}'
+set datafile missing "NaN"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key top left autotitle columnheader
+set grid ytics
+set yrange [0:*]
+set format y "%.0s%c"
+set linetype 1 lc rgb "#d62728"
+set linetype 2 lc rgb "#1f77b4"
+set linetype 3 lc rgb "#2ca02c"
+set linetype 4 lc rgb "#7f7f7f"
+set multiplot layout 2,2 title "{title}"
+set title "Fan-out: deliveries/s at saturation (floor: plain TCP)"
+plot for [i=2:5] '{d}/fanout.dat' using i:xtic(1)
+set title "Fan-out: p99 publish→receive latency at 50% load (ms)"
+set format y "%g"
+plot for [i=2:5] '{d}/latency.dat' using i:xtic(1)
+set title "Idle: server memory per connection (KiB)"
+plot for [i=2:5] '{d}/idle.dat' using i:xtic(1)
+set title "Many servers: deliveries/s ({res['plan']['servers_connections']//1000}k conns, 10 of 2,000 servers)"
+set format y "%.0s%c"
+plot for [i=2:5] '{d}/servers.dat' using i:xtic(1)
+unset multiplot
+"""
+    with open(os.path.join(d, "chart.gp"), "w") as f:
+        f.write(script)
+    gp = shutil.which("gnuplot")
+    if not gp:
+        print("report: gnuplot not found, no chart", file=sys.stderr)
+        return
+    r = subprocess.run([gp, os.path.join(d, "chart.gp")], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("report: gnuplot failed: " + r.stderr, file=sys.stderr)
+
+
+def cmd(args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine():
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = round(int(line.split()[1]) / 1024 / 1024)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": mem,
+            "kernel": platform.release()}
+
+
+def versions(root):
+    def dpkg(p):
+        return cmd(["dpkg-query", "-W", "-f=${Version}", p]) or None
+    ws = load_json(os.path.join(root, "bench/peers/node/node_modules/ws/package.json")) or {}
+    return {
+        "herald": cmd(["git", "-C", root, "rev-parse", "--short", "HEAD"]) or None,
+        "nginx": dpkg("nginx-light") or dpkg("nginx") or dpkg("nginx-core"),
+        "libnginx-mod-nchan": dpkg("libnginx-mod-nchan"),
+        "node": cmd(["node", "--version"]) or None,
+        "ws": ws.get("version"),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--total_s", type=int, default=0)
+    ap.add_argument("--build_s", type=int, default=0)
+    a = ap.parse_args()
+    plan = load_json(os.path.join(a.raw, "plan.json")) or {}
+    runs = collect(a.raw)
+    notes = []
+    nofile = plan.get("nofile", 0)
+    n_max = plan.get("n_max", 0)
+    if nofile and nofile < 200000:
+        notes.append(
+            f"This machine allows one process at most {nofile:,} open files (a hard limit that "
+            f"cannot be raised). One server process therefore cannot hold N = 50,000 fan-out "
+            f"members, 200,000 idle connections or (with its own descriptors) 20,000 connections: "
+            f"every scenario ran the largest N that fits, {n_max:,}, and nothing here is "
+            f"extrapolated. The 50k fan-out point and the 200k idle point were NOT measured.")
+    bg = plan.get("background_busy_percent")
+    if bg is not None and bg > 5:
+        notes.append(f"WARNING: the machine was already {bg}% busy (both cores) before the "
+                     f"benchmark started: other processes shared the cores, so these figures are "
+                     f"low and noisy.")
+    fr = read_foreign(a.raw)
+    if fr:
+        avg = sum(x[1] for x in fr) / len(fr)
+        busy = [x for x in fr if x[1] > 10]
+        tops = {}
+        for x in busy:
+            for part in x[2].split(","):
+                if ":" in part:
+                    name = part.rsplit(":", 1)[0].split("[")[0]
+                    tops[name] = tops.get(name, 0) + 1
+        top = ", ".join(f"{k} ({v} s)" for k, v in sorted(tops.items(), key=lambda kv: -kv[1])[:5])
+        plan["foreign_cpu_avg_percent"] = round(avg, 1)
+        plan["foreign_cpu_busy_seconds"] = len(busy)
+        if len(busy) > 5:
+            notes.append(f"WARNING: processes outside the benchmark used more than 10% of a core "
+                         f"during {len(busy)} of {len(fr)} seconds (average {avg:.0f}%; {top}). "
+                         f"Runs where it happened are listed under Anomalies; their figures are low.")
+    notes.append("Ratios are herald ÷ peer: above 1 herald delivers more (throughput, connection "
+                 "rate); for memory below 1 herald uses less. The floor is plain TCP only, so TLS "
+                 "rows are divided by the plain floor.")
+    res = {
+        "timestamp": os.path.basename(os.path.normpath(a.out)),
+        "total_s": a.total_s,
+        "build_s": a.build_s,
+        "machine": machine(),
+        "versions": versions(a.root),
+        "plan": plan,
+        "notes": notes,
+        "runs": runs,
+    }
+    res["tables"] = build_tables(runs)
+    res["anomalies"] = anomalies(runs)
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(a.out, "results.md"), "w") as f:
+        f.write(markdown(res))
+    gnuplot(res, a.out)
+
+
+if __name__ == "__main__":
+    main()
