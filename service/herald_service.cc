@@ -30,12 +30,14 @@ grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// Runs one raw unary call: parses the request, runs the typed body, and
-// serializes the response when the body replies.
-template <typename Request, typename Response, typename Body>
-grpc::ServerUnaryReactor* RunRaw(grpc::CallbackServerContext* context,
-                                 const grpc::ByteBuffer* in,
-                                 grpc::ByteBuffer* out, Body body) {
+// Runs one raw unary call: parses the request, runs the typed body (a
+// HeraldService::Do* method), and serializes the response when it replies.
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RunRaw(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* in,
+    grpc::ByteBuffer* out, HeraldService* service,
+    void (HeraldService::*body)(const Request&, Response*,
+                                HeraldService::Reply)) {
   struct Call {
     Request request;
     Response response;
@@ -46,11 +48,11 @@ grpc::ServerUnaryReactor* RunRaw(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   }
-  body(call->request, &call->response,
-       [reactor, out, call](const absl::Status& st) {
-         if (st.ok()) SerializeResponse(call->response, out);
-         reactor->Finish(ToGrpcStatus(st));
-       });
+  (service->*body)(call->request, &call->response,
+                   [reactor, out, call](const absl::Status& st) {
+                     if (st.ok()) SerializeResponse(call->response, out);
+                     reactor->Finish(ToGrpcStatus(st));
+                   });
   return reactor;
 }
 
@@ -153,10 +155,7 @@ void HeraldService::Dispatch(const v1::PublishRequest& req,
 grpc::ServerUnaryReactor* HeraldService::Publish(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RunRaw<v1::PublishRequest, v1::PublishResponse>(
-      context, request, response, [this](auto& req, auto* resp, Reply reply) {
-        DoPublish(req, resp, std::move(reply));
-      });
+  return RunRaw(context, request, response, this, &HeraldService::DoPublish);
 }
 
 void HeraldService::DoPublish(const v1::PublishRequest& request,
@@ -185,10 +184,8 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* HeraldService::PublishStream(
 grpc::ServerUnaryReactor* HeraldService::OpenSession(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RunRaw<v1::OpenSessionRequest, v1::OpenSessionResponse>(
-      context, request, response, [this](auto& req, auto* resp, Reply reply) {
-        DoOpenSession(req, resp, std::move(reply));
-      });
+  return RunRaw(context, request, response, this,
+                &HeraldService::DoOpenSession);
 }
 
 void HeraldService::DoOpenSession(const v1::OpenSessionRequest& request,
@@ -198,17 +195,18 @@ void HeraldService::DoOpenSession(const v1::OpenSessionRequest& request,
     std::move(reply)(st);
     return;
   }
+  const int64_t now = NowMicros();
   int64_t expires_at_us = 0;
   if (request.has_expires_at()) {
     expires_at_us = ToMicros(request.expires_at());
-    if (expires_at_us <= NowMicros()) {
+    if (expires_at_us <= now) {
       std::move(reply)(
           absl::InvalidArgumentError("expires_at: must be in the future"));
       return;
     }
   }
   const std::string& token = request.token();
-  auto previous = registry_.LookupToken(token, NowMicros());
+  auto previous = registry_.LookupToken(token, now);
   auto countdown = Countdown::Create(std::move(reply));
   absl::Status st = registry_.OpenSession(token, request.user_id(),
                                           expires_at_us, countdown->Part());
@@ -227,10 +225,8 @@ void HeraldService::DoOpenSession(const v1::OpenSessionRequest& request,
 grpc::ServerUnaryReactor* HeraldService::CloseSession(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RunRaw<v1::CloseSessionRequest, v1::CloseSessionResponse>(
-      context, request, response, [this](auto& req, auto* resp, Reply reply) {
-        DoCloseSession(req, resp, std::move(reply));
-      });
+  return RunRaw(context, request, response, this,
+                &HeraldService::DoCloseSession);
 }
 
 void HeraldService::DoCloseSession(const v1::CloseSessionRequest& request,
