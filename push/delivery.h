@@ -23,7 +23,8 @@ struct Delivery {
   std::string payload;
   // Audience. server_id != 0: the members of that server, narrowed to
   // `users` when `users` is non-empty. server_id == 0: every main connection
-  // of each user in `users`.
+  // of each user in `users`. A user listed twice still gets each frame
+  // once (the router removes duplicates).
   int64_t server_id = 0;
   std::vector<int64_t> users;
   // Applied by each worker right before / right after queuing the frame.

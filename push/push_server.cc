@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -135,6 +136,10 @@ void PushServer::Route(Delivery delivery, RoutedCallback done) {
     if (done) std::move(done)(0);
     return;
   }
+  // A user listed twice must still get each frame once, on every worker.
+  auto& users = delivery.users;
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
   auto op = std::make_shared<RouteOp>();
   if (!delivery.payload.empty()) op->frame = MakeTextFrame(delivery.payload);
   op->delivery = std::move(delivery);

@@ -54,6 +54,14 @@ class TestRouting(HeraldCase):
                 await a.expect(expected)
                 await silent(b1, b2, c)
 
+    async def test_visible_to_duplicates_deliver_once(self):
+        s = new_id()
+        ua, _, (a,) = await self.user([s])
+        request, expected = message_created(id=11, server_id=s, visible_to=[ua, ua, ua])
+        self.assertEqual(await self.publish(request), 1)
+        await a.expect(expected)
+        await silent(a)
+
     async def test_server_deleted_drops_memberships(self):
         s, keep = new_id(), new_id()
         ua, _, (a,) = await self.user([s, keep])
