@@ -95,18 +95,19 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  worker->Post(
-      [worker, kind = kind_, tls = tls_, socket = std::move(socket)]() mutable {
-        std::shared_ptr<Connection> session;
-        if (tls != nullptr) {
-          session = std::make_shared<TlsSession>(
-              *worker, kind, std::move(socket), tls->native_handle());
-        } else {
-          session =
-              std::make_shared<PlainSession>(*worker, kind, std::move(socket));
-        }
-        session->Start();
-      });
+  worker->Post([worker, kind = kind_, tls = tls_,
+                socket = std::move(socket)]() mutable {
+    std::shared_ptr<Connection> session;
+    if (tls != nullptr) {
+      session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
+                                             tls->native_handle(),
+                                             worker->options().tls_own_records);
+    } else {
+      session =
+          std::make_shared<PlainSession>(*worker, kind, std::move(socket));
+    }
+    session->Start();
+  });
   DoAccept();
 }
 

@@ -16,7 +16,10 @@ struct PushOptions {
   bool plain = false;         // ws:// instead of wss:// (behind a TLS proxy)
   std::string tls_cert_file;  // PEM chain; required unless plain
   std::string tls_key_file;   // PEM private key; required unless plain
-  int threads = 0;            // I/O threads; 0: one per core it may run on
+  // After a TLS 1.3 handshake, herald protects the records itself and frees
+  // OpenSSL's per-connection state (false: OpenSSL keeps every connection).
+  bool tls_own_records = true;
+  int threads = 0;  // I/O threads; 0: one per core it may run on
   // A connection whose undelivered frames exceed this is closed (4008).
   size_t max_queue_bytes = 1 << 20;
   // A client message larger than this closes the connection (1009).

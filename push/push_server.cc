@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "push/close_codes.h"
 #include "push/log.h"
+#include "push/tls13_secrets.h"
 
 namespace herald::push {
 namespace ssl = boost::asio::ssl;
@@ -46,6 +47,9 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
   SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
   SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
+  if (options.tls_own_records && !Tls13Secrets::Install(ctx->native_handle())) {
+    return absl::InternalError("cannot set up TLS 1.3 record handling");
+  }
   return ctx;
 }
 

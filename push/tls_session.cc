@@ -1,6 +1,14 @@
 #include "push/tls_session.h"
 
 #include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include "boost/asio/error.hpp"
 #include "boost/asio/post.hpp"
@@ -8,8 +16,32 @@
 namespace herald::push {
 namespace asio = boost::asio;
 
+namespace {
+
+// Per-thread scratch for herald's records: one socket read (a few whole
+// records), and the records of one write before send() takes them.
+constexpr size_t kReadScratchBytes = 4 * Tls13Records::kMaxRecordBytes;
+uint8_t* ReadScratch() {
+  thread_local std::unique_ptr<uint8_t[]> buffer(
+      new uint8_t[kReadScratchBytes]);
+  return buffer.get();
+}
+
+std::string& WriteScratch() {
+  thread_local std::string buffer;
+  return buffer;
+}
+
+// Drops a string's heap block once it is empty (idle connections keep none).
+void Release(std::string& s) {
+  if (s.capacity() > 64) std::string().swap(s);
+  s.clear();
+}
+
+}  // namespace
+
 TlsSession::TlsSession(Worker& worker, Kind kind, asio::ip::tcp::socket socket,
-                       SSL_CTX* ctx)
+                       SSL_CTX* ctx, bool own_records)
     : Connection(worker, kind), socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -19,6 +51,10 @@ TlsSession::TlsSession(Worker& worker, Kind kind, asio::ip::tcp::socket socket,
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE |
                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                            SSL_MODE_RELEASE_BUFFERS);
+    if (own_records) {
+      secrets_ = std::make_unique<Tls13Secrets>();
+      Tls13Secrets::Attach(ssl_, secrets_.get());
+    }
   }
 }
 
@@ -43,8 +79,8 @@ void TlsSession::AsyncReadSome(uint8_t* data, size_t size) {
   read_pending_ = true;
   read_data_ = data;
   read_size_ = size;
-  // Try before waiting: bytes may already sit in the socket or in OpenSSL
-  // (epoll is edge-triggered, so waiting first could wait forever).
+  // Try before waiting: bytes may already sit in the socket or in a
+  // buffer (epoll is edge-triggered, so waiting first could wait forever).
   asio::post(socket_.get_executor(),
              [self = shared_from_this(), this] { Pump(); });
 }
@@ -54,11 +90,17 @@ void TlsSession::AsyncWrite(const char* data, size_t size) {
   write_data_ = data;
   write_size_ = size;
   write_done_ = 0;
+  write_sealed_ = false;
   // Writing right away saves a wait: the socket is almost always writable.
-  if (TryWrite() == Step::kDone) {
+  const Step step = records_ ? TryRecordWrite() : TryWrite();
+  if (step == Step::kDone) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
       if (closed_) return;
       OnWrite({}, write_size_);
+    });
+  } else if (step == Step::kFailed) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
+      FailAll(asio::error::connection_reset);
     });
   }
 }
@@ -69,6 +111,7 @@ void TlsSession::Pump() {
     switch (TryHandshake()) {
       case Step::kDone:
         handshake_pending_ = false;
+        MaybeTakeOverRecords();
         OnTransportReady({});
         break;
       case Step::kFailed:
@@ -80,11 +123,13 @@ void TlsSession::Pump() {
     }
   }
   if (closed_) return;
-  if (write_pending_ && !waiting_writable_) {
+  const bool tx_queued = records_ && tx_off_ < tx_.size();
+  if ((write_pending_ || tx_queued) && !waiting_writable_) {
+    const bool app_write = write_pending_;
     const size_t size = write_size_;
-    switch (TryWrite()) {
+    switch (records_ ? TryRecordWrite() : TryWrite()) {
       case Step::kDone:
-        OnWrite({}, size);
+        if (app_write) OnWrite({}, size);
         break;
       case Step::kFailed:
         FailAll(asio::error::connection_reset);
@@ -95,9 +140,9 @@ void TlsSession::Pump() {
   }
   if (closed_) return;
   if (read_pending_ && !waiting_readable_) {
-    switch (TryRead()) {
+    switch (records_ ? TryRecordRead() : TryRead()) {
       case Step::kDone:
-        OnRead({}, read_size_);  // TryRead left the byte count there
+        OnRead({}, read_size_);  // the read left the byte count there
         break;
       case Step::kFailed:
         FailAll(asio::error::eof);
@@ -113,6 +158,22 @@ TlsSession::Step TlsSession::TryHandshake() {
   const int r = SSL_do_handshake(ssl_);
   if (r == 1) return Step::kDone;
   return Blocked(r);
+}
+
+void TlsSession::MaybeTakeOverRecords() {
+  if (!secrets_) return;
+  Tls13Secrets::Attach(ssl_, nullptr);
+  // OpenSSL reads records exactly (no read-ahead) and sends no tickets, so
+  // once the handshake is done it holds no bytes of ours in either
+  // direction; SSL_has_pending proves the read side.
+  if (SSL_version(ssl_) == TLS1_3_VERSION && SSL_has_pending(ssl_) == 0) {
+    records_ = Tls13Records::Create(SSL_get_current_cipher(ssl_), *secrets_);
+  }
+  secrets_.reset();
+  if (records_) {
+    SSL_free(ssl_);  // the socket stays open: SSL_set_fd's BIO does not own it
+    ssl_ = nullptr;
+  }
 }
 
 TlsSession::Step TlsSession::TryRead() {
@@ -135,6 +196,117 @@ TlsSession::Step TlsSession::TryWrite() {
     write_done_ += static_cast<size_t>(r);
   }
   write_pending_ = false;
+  return Step::kDone;
+}
+
+TlsSession::Step TlsSession::TryRecordRead() {
+  const int fd = socket_.native_handle();
+  for (;;) {
+    if (plain_off_ < plain_.size()) {
+      const size_t n = std::min(read_size_, plain_.size() - plain_off_);
+      std::memcpy(read_data_, plain_.data() + plain_off_, n);
+      plain_off_ += n;
+      if (plain_off_ == plain_.size()) {
+        Release(plain_);
+        plain_off_ = 0;
+      }
+      read_pending_ = false;
+      read_size_ = n;
+      return Step::kDone;
+    }
+    if (rx_closed_) return Step::kFailed;
+    uint8_t* scratch = ReadScratch();
+    const ssize_t got = ::read(fd, scratch, kReadScratchBytes);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        WaitReadable();
+        return Step::kWaiting;
+      }
+      return Step::kFailed;
+    }
+    if (got == 0) {  // EOF without close_notify: the stream ends here
+      rx_closed_ = true;
+      continue;
+    }
+    const uint8_t* in = scratch;
+    size_t size = static_cast<size_t>(got);
+    if (!rx_.empty()) {
+      rx_.append(reinterpret_cast<const char*>(scratch), size);
+      in = reinterpret_cast<const uint8_t*>(rx_.data());
+      size = rx_.size();
+    }
+    size_t consumed = 0;
+    std::string reply;
+    const Tls13Records::OpenStatus status =
+        records_->Open(in, size, consumed, plain_, reply);
+    if (!reply.empty()) {
+      tx_.append(reply);
+      if (!waiting_writable_ && FlushTx() == Step::kFailed) {
+        rx_closed_ = true;
+      }
+    }
+    if (status != Tls13Records::OpenStatus::kOk) {
+      rx_closed_ = true;  // close_notify or a bad record: read what came before
+      Release(rx_);
+      continue;
+    }
+    if (in == scratch) {
+      rx_.assign(reinterpret_cast<const char*>(in) + consumed, size - consumed);
+    } else {
+      rx_.erase(0, consumed);
+    }
+    if (rx_.empty()) Release(rx_);
+  }
+}
+
+TlsSession::Step TlsSession::TryRecordWrite() {
+  if (write_pending_ && !write_sealed_) {
+    write_sealed_ = true;
+    if (tx_off_ == tx_.size()) {
+      // Nothing queued before it: seal into the thread's scratch and send
+      // from there; only what the socket refuses is kept.
+      std::string& scratch = WriteScratch();
+      scratch.clear();
+      if (!records_->SealAppData(write_data_, write_size_, scratch)) {
+        return Step::kFailed;
+      }
+      const ssize_t sent = ::send(socket_.native_handle(), scratch.data(),
+                                  scratch.size(), MSG_NOSIGNAL);
+      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+          errno != EINTR) {
+        return Step::kFailed;
+      }
+      const size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
+      tx_.assign(scratch, done, std::string::npos);
+      tx_off_ = 0;
+      if (scratch.capacity() > (256 << 10)) Release(scratch);
+    } else if (!records_->SealAppData(write_data_, write_size_, tx_)) {
+      return Step::kFailed;  // behind a KeyUpdate answer still queued
+    }
+  }
+  const Step step = FlushTx();
+  if (step == Step::kDone) write_pending_ = false;
+  return step;
+}
+
+TlsSession::Step TlsSession::FlushTx() {
+  const int fd = socket_.native_handle();
+  while (tx_off_ < tx_.size()) {
+    const ssize_t sent =
+        ::send(fd, tx_.data() + tx_off_, tx_.size() - tx_off_, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        WaitWritable();
+        return Step::kWaiting;
+      }
+      return Step::kFailed;
+    }
+    tx_off_ += static_cast<size_t>(sent);
+  }
+  Release(tx_);
+  tx_off_ = 0;
   return Step::kDone;
 }
 
@@ -193,7 +365,16 @@ void TlsSession::FailAll(boost::system::error_code ec) {
 
 void TlsSession::ShutdownSend() {
   if (closed_) return;
-  if (ssl_ != nullptr && SSL_is_init_finished(ssl_)) {
+  if (records_) {
+    if (!close_notify_sent_) {
+      close_notify_sent_ = true;
+      // Behind anything still queued; never waits: what the socket does
+      // not take now is dropped, as the FIN follows at once.
+      if (records_->SealCloseNotify(tx_)) FlushTx();
+      Release(tx_);
+      tx_off_ = 0;
+    }
+  } else if (ssl_ != nullptr && SSL_is_init_finished(ssl_)) {
     ERR_clear_error();
     SSL_shutdown(ssl_);  // sends close_notify; the peer's is read as EOF
   }
@@ -204,8 +385,18 @@ void TlsSession::ShutdownSend() {
 void TlsSession::CloseSocket() {
   if (closed_) return;
   closed_ = true;
-  if (ssl_ != nullptr && SSL_is_init_finished(ssl_) &&
-      (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) == 0) {
+  if (records_) {
+    if (!close_notify_sent_ && tx_off_ == tx_.size()) {
+      close_notify_sent_ = true;
+      std::string alert;
+      if (records_->SealCloseNotify(alert)) {
+        // Best effort and never waits: the socket closes right after.
+        (void)::send(socket_.native_handle(), alert.data(), alert.size(),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+    }
+  } else if (ssl_ != nullptr && SSL_is_init_finished(ssl_) &&
+             (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) == 0) {
     ERR_clear_error();
     SSL_shutdown(ssl_);  // best effort close_notify; never waits
   }

@@ -2,22 +2,31 @@
 
 #include <openssl/ssl.h>
 
+#include <memory>
+#include <string>
+
 #include "boost/asio/ip/tcp.hpp"
 #include "push/connection.h"
+#include "push/tls13_records.h"
+#include "push/tls13_secrets.h"
 
 namespace herald::push {
 
-// A Connection over TLS, with OpenSSL reading and writing the socket
-// directly (no intermediate buffers of our own; with SSL_MODE_RELEASE_BUFFERS
-// an idle connection holds no record buffers at all). Asio only waits for
-// readiness; each pending operation (handshake, read, write) is retried
-// when the socket becomes readable or writable, as OpenSSL asks.
+// A Connection over TLS. OpenSSL does the handshake on the socket directly.
+// For TLS 1.3 with an AEAD Tls13Records implements (every current client),
+// the SSL object is then freed and herald protects the records itself: an
+// idle connection keeps its traffic keys and nothing else, and each write
+// is sealed straight into the bytes handed to send(). Otherwise (TLS 1.2,
+// or `own_records` off) OpenSSL keeps reading and writing the socket, with
+// SSL_MODE_RELEASE_BUFFERS so idle connections hold no record buffers.
+// Asio only waits for readiness; each pending operation (handshake, read,
+// write) is retried when the socket becomes readable or writable.
 //
 // Thread: its Worker's I/O thread, like Connection.
 class TlsSession final : public Connection {
  public:
   TlsSession(Worker& worker, Kind kind, boost::asio::ip::tcp::socket socket,
-             SSL_CTX* ctx);
+             SSL_CTX* ctx, bool own_records);
   ~TlsSession() override;
 
  protected:
@@ -33,8 +42,15 @@ class TlsSession final : public Connection {
   // Retries every pending operation; called after a readiness wait.
   void Pump();
   Step TryHandshake();
+  // After the handshake: hands the records to Tls13Records when it can.
+  void MaybeTakeOverRecords();
   Step TryRead();
   Step TryWrite();
+  // The same, when herald does the records.
+  Step TryRecordRead();
+  Step TryRecordWrite();
+  // Sends tx_; kDone once it is empty.
+  Step FlushTx();
   // Classifies a failed SSL call: arms the wait OpenSSL asks for, or fails.
   Step Blocked(int ret);
   void WaitReadable();
@@ -44,7 +60,21 @@ class TlsSession final : public Connection {
   void FailAll(boost::system::error_code ec);
 
   boost::asio::ip::tcp::socket socket_;
-  SSL* ssl_;
+  SSL* ssl_;  // until the handshake, or for good if OpenSSL keeps the records
+  // Captured during the handshake when herald may take the records over.
+  std::unique_ptr<Tls13Secrets> secrets_;
+  std::unique_ptr<Tls13Records> records_;
+  // Herald's records: ciphertext of an incomplete record received, opened
+  // bytes not yet read (from plain_off_), sealed bytes not yet sent (from
+  // tx_off_). Each is empty, with no heap block, while idle.
+  std::string rx_;
+  std::string plain_;
+  size_t plain_off_ = 0;
+  std::string tx_;
+  size_t tx_off_ = 0;
+  bool rx_closed_ = false;  // close_notify, EOF or a bad record
+  bool close_notify_sent_ = false;
+  bool write_sealed_ = false;  // the pending write is in tx_ (or sent)
   bool handshake_pending_ = false;
   bool read_pending_ = false;
   bool write_pending_ = false;

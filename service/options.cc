@@ -133,6 +133,14 @@ const std::map<std::string, Flag>& Flags() {
        {"serve ws:// without TLS (only behind a TLS-terminating proxy)", true,
         BoolFlag("plain",
                  [](HeraldOptions& o) -> bool& { return o.push.plain; })}},
+      {"tls_own_records",
+       {"after a TLS 1.3 handshake herald protects the records itself and "
+        "frees OpenSSL's per-connection state (false: OpenSSL keeps every "
+        "connection)",
+        true,
+        BoolFlag(
+            "tls_own_records",
+            [](HeraldOptions& o) -> bool& { return o.push.tls_own_records; })}},
       {"threads",
        {"I/O threads (0: one per core)", false,
         NumberFlag<int>(

@@ -20,6 +20,7 @@ TEST(OptionsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(o->grpc_address, "127.0.0.1:50051");
   EXPECT_EQ(o->state, "herald.db");
   EXPECT_FALSE(o->push.plain);
+  EXPECT_TRUE(o->push.tls_own_records);
   EXPECT_TRUE(o->push.tls_cert_file.empty());
 }
 
@@ -27,7 +28,8 @@ TEST(OptionsTest, ParsesEveryKind) {
   auto o = Parse({"--main_port=0", "--voice_port=9", "--grpc_address=[::1]:1",
                   "--state=/x/y.db", "--plain", "--threads=3",
                   "--ping_interval_ms=250", "--max_queue_bytes=65536",
-                  "--tls_cert=c.pem", "--tls_key=k.pem", "--verbose=false"});
+                  "--tls_cert=c.pem", "--tls_key=k.pem", "--verbose=false",
+                  "--tls_own_records=false"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->push.main_port, 0);
   EXPECT_EQ(o->push.voice_port, 9);
@@ -39,6 +41,7 @@ TEST(OptionsTest, ParsesEveryKind) {
   EXPECT_EQ(o->push.max_queue_bytes, 65536u);
   EXPECT_EQ(o->push.tls_cert_file, "c.pem");
   EXPECT_FALSE(o->verbose);
+  EXPECT_FALSE(o->push.tls_own_records);
 }
 
 TEST(OptionsTest, HelpIsNotAnError) {

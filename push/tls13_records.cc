@@ -1,0 +1,314 @@
+#include "push/tls13_records.h"
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+namespace herald::push {
+namespace {
+
+constexpr uint8_t kApplicationData = 23;
+constexpr uint8_t kAlert = 21;
+constexpr uint8_t kHandshake = 22;
+constexpr uint8_t kKeyUpdate = 24;  // handshake message type
+constexpr uint8_t kCloseNotify = 0;
+constexpr uint8_t kUserCanceled = 90;
+constexpr size_t kHeaderBytes = 5;
+constexpr size_t kTagBytes = 16;
+constexpr size_t kMaxPlaintext = 1 << 14;
+
+constexpr int kSuites = 3;
+constexpr const char* kCipherNames[kSuites] = {"AES-128-GCM", "AES-256-GCM",
+                                               "ChaCha20-Poly1305"};
+
+const EVP_CIPHER* Cipher(int suite) {
+  // Fetched once: an explicit fetch avoids OpenSSL 3's lookup per use.
+  static const std::array<EVP_CIPHER*, kSuites> ciphers = [] {
+    std::array<EVP_CIPHER*, kSuites> c{};
+    for (int i = 0; i < kSuites; ++i) {
+      c[i] = EVP_CIPHER_fetch(nullptr, kCipherNames[i], nullptr);
+    }
+    return c;
+  }();
+  return ciphers[suite];
+}
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+
+// One context per AEAD per thread, bound to its cipher once; each record
+// only sets key and nonce (passing the cipher again would rebuild it).
+EVP_CIPHER_CTX* ThreadContext(int suite) {
+  thread_local std::array<std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>,
+                          kSuites>
+      contexts;
+  auto& ctx = contexts[suite];
+  if (!ctx) {
+    const EVP_CIPHER* cipher = Cipher(suite);
+    if (cipher == nullptr) return nullptr;
+    std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> fresh(EVP_CIPHER_CTX_new());
+    if (!fresh || EVP_CipherInit_ex(fresh.get(), cipher, nullptr, nullptr,
+                                    nullptr, 1) != 1) {
+      return nullptr;
+    }
+    ctx = std::move(fresh);
+  }
+  return ctx.get();
+}
+
+// HKDF-Expand-Label(secret, label, "", size) for size ≤ the hash size, so
+// HKDF-Expand is its first block: HMAC(secret, HkdfLabel || 0x01).
+bool ExpandLabel(const EVP_MD* md, const uint8_t* secret, size_t secret_size,
+                 std::string_view label, uint8_t* out, size_t size) {
+  static constexpr std::string_view kPrefix = "tls13 ";
+  uint8_t info[2 + 1 + 32 + 1 + 1];
+  size_t n = 0;
+  info[n++] = static_cast<uint8_t>(size >> 8);
+  info[n++] = static_cast<uint8_t>(size);
+  info[n++] = static_cast<uint8_t>(kPrefix.size() + label.size());
+  std::memcpy(info + n, kPrefix.data(), kPrefix.size());
+  n += kPrefix.size();
+  std::memcpy(info + n, label.data(), label.size());
+  n += label.size();
+  info[n++] = 0;  // empty context
+  info[n++] = 1;  // HKDF-Expand block counter
+  uint8_t block[EVP_MAX_MD_SIZE];
+  unsigned int block_size = 0;
+  if (HMAC(md, secret, static_cast<int>(secret_size), info, n, block,
+           &block_size) == nullptr ||
+      block_size < size) {
+    return false;
+  }
+  std::memcpy(out, block, size);
+  OPENSSL_cleanse(block, sizeof(block));
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Tls13Records> Tls13Records::Create(
+    const SSL_CIPHER* cipher, const Tls13Secrets& secrets) {
+  if (cipher == nullptr || !secrets.complete()) return nullptr;
+  int suite;
+  const EVP_MD* md;
+  size_t key_size;
+  switch (SSL_CIPHER_get_id(cipher) & 0xffff) {
+    case 0x1301:  // TLS_AES_128_GCM_SHA256
+      suite = 0, md = EVP_sha256(), key_size = 16;
+      break;
+    case 0x1302:  // TLS_AES_256_GCM_SHA384
+      suite = 1, md = EVP_sha384(), key_size = 32;
+      break;
+    case 0x1303:  // TLS_CHACHA20_POLY1305_SHA256
+      suite = 2, md = EVP_sha256(), key_size = 32;
+      break;
+    default:
+      return nullptr;
+  }
+  if (ThreadContext(suite) == nullptr) return nullptr;
+  const size_t hash_size = static_cast<size_t>(EVP_MD_get_size(md));
+  if (secrets.client_size != hash_size || secrets.server_size != hash_size) {
+    return nullptr;
+  }
+  std::unique_ptr<Tls13Records> records(new Tls13Records(suite, md, key_size));
+  std::memcpy(records->read_.secret.data(), secrets.client.data(), hash_size);
+  std::memcpy(records->write_.secret.data(), secrets.server.data(), hash_size);
+  if (!records->DeriveKeys(records->read_) ||
+      !records->DeriveKeys(records->write_)) {
+    return nullptr;
+  }
+  return records;
+}
+
+Tls13Records::Tls13Records(int suite, const EVP_MD* md, size_t key_size)
+    : suite_(suite),
+      md_(md),
+      hash_size_(static_cast<size_t>(EVP_MD_get_size(md))),
+      key_size_(key_size) {}
+
+Tls13Records::~Tls13Records() {
+  OPENSSL_cleanse(&read_, sizeof(read_));
+  OPENSSL_cleanse(&write_, sizeof(write_));
+}
+
+bool Tls13Records::DeriveKeys(Direction& d) {
+  d.seq = 0;
+  return ExpandLabel(md_, d.secret.data(), hash_size_, "key", d.key.data(),
+                     key_size_) &&
+         ExpandLabel(md_, d.secret.data(), hash_size_, "iv", d.iv.data(),
+                     d.iv.size());
+}
+
+bool Tls13Records::NextGeneration(Direction& d) {
+  std::array<uint8_t, EVP_MAX_MD_SIZE> next{};
+  if (!ExpandLabel(md_, d.secret.data(), hash_size_, "traffic upd", next.data(),
+                   hash_size_)) {
+    return false;
+  }
+  d.secret = next;
+  OPENSSL_cleanse(next.data(), next.size());
+  return DeriveKeys(d);
+}
+
+void Tls13Records::Nonce(const Direction& d, uint8_t* nonce) const {
+  std::memcpy(nonce, d.iv.data(), d.iv.size());
+  for (int i = 0; i < 8; ++i) {
+    nonce[11 - i] ^= static_cast<uint8_t>(d.seq >> (8 * i));
+  }
+}
+
+bool Tls13Records::SealAppData(const char* data, size_t size,
+                               std::string& out) {
+  if (write_.seq >= records_per_key_ && !SealKeyUpdate(false, out)) {
+    return false;
+  }
+  return Seal(kApplicationData, reinterpret_cast<const uint8_t*>(data), size,
+              out);
+}
+
+bool Tls13Records::SealCloseNotify(std::string& out) {
+  const uint8_t alert[2] = {1, kCloseNotify};  // level: warning
+  return Seal(kAlert, alert, sizeof(alert), out);
+}
+
+bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
+  const uint8_t message[5] = {kKeyUpdate, 0, 0, 1,
+                              static_cast<uint8_t>(request_update ? 1 : 0)};
+  // The KeyUpdate itself goes under the old key; what follows, the new.
+  return Seal(kHandshake, message, sizeof(message), out) &&
+         NextGeneration(write_);
+}
+
+bool Tls13Records::Seal(uint8_t type, const uint8_t* data, size_t size,
+                        std::string& out) {
+  EVP_CIPHER_CTX* ctx = ThreadContext(suite_);
+  if (ctx == nullptr) return false;
+  size_t offset = 0;
+  do {
+    const size_t chunk = std::min(size - offset, kMaxPlaintext);
+    const size_t body = chunk + 1 + kTagBytes;  // content, type, tag
+    const size_t at = out.size();
+    out.resize(at + kHeaderBytes + body);
+    auto* record = reinterpret_cast<uint8_t*>(out.data() + at);
+    record[0] = kApplicationData;  // outer type of every protected record
+    record[1] = 3;
+    record[2] = 3;
+    record[3] = static_cast<uint8_t>(body >> 8);
+    record[4] = static_cast<uint8_t>(body);
+    uint8_t nonce[12];
+    Nonce(write_, nonce);
+    uint8_t* sealed = record + kHeaderBytes;
+    int n = 0;
+    int total = 0;
+    bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, write_.key.data(), nonce,
+                                1) == 1 &&
+              EVP_CipherUpdate(ctx, nullptr, &n, record,
+                               static_cast<int>(kHeaderBytes)) == 1 &&
+              EVP_CipherUpdate(ctx, sealed, &n, data + offset,
+                               static_cast<int>(chunk)) == 1;
+    total += n;
+    ok = ok && EVP_CipherUpdate(ctx, sealed + total, &n, &type, 1) == 1;
+    total += ok ? n : 0;
+    ok = ok && EVP_CipherFinal_ex(ctx, sealed + total, &n) == 1;
+    total += ok ? n : 0;
+    ok = ok && static_cast<size_t>(total) == chunk + 1 &&
+         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
+                             static_cast<int>(kTagBytes),
+                             sealed + chunk + 1) == 1;
+    if (!ok) return false;
+    ++write_.seq;
+    offset += chunk;
+  } while (offset < size);
+  return true;
+}
+
+Tls13Records::OpenStatus Tls13Records::Open(const uint8_t* in, size_t size,
+                                            size_t& consumed,
+                                            std::string& plain,
+                                            std::string& reply) {
+  consumed = 0;
+  EVP_CIPHER_CTX* ctx = ThreadContext(suite_);
+  if (ctx == nullptr) return OpenStatus::kError;
+  while (size - consumed >= kHeaderBytes) {
+    const uint8_t* record = in + consumed;
+    const size_t body = size_t{record[3]} << 8 | record[4];
+    // After the handshake every record is protected and looks like
+    // application data from outside (legacy_record_version is ignored).
+    if (record[0] != kApplicationData || body < 1 + kTagBytes ||
+        kHeaderBytes + body > kMaxRecordBytes) {
+      return OpenStatus::kError;
+    }
+    if (size - consumed < kHeaderBytes + body) break;  // incomplete
+    const size_t sealed_size = body - kTagBytes;
+    const size_t at = plain.size();
+    plain.resize(at + sealed_size);
+    auto* opened = reinterpret_cast<uint8_t*>(plain.data() + at);
+    uint8_t nonce[12];
+    Nonce(read_, nonce);
+    int n = 0;
+    int total = 0;
+    bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, read_.key.data(), nonce,
+                                0) == 1 &&
+              EVP_CipherUpdate(ctx, nullptr, &n, record,
+                               static_cast<int>(kHeaderBytes)) == 1 &&
+              EVP_CipherUpdate(ctx, opened, &n, record + kHeaderBytes,
+                               static_cast<int>(sealed_size)) == 1;
+    total += n;
+    ok = ok &&
+         EVP_CIPHER_CTX_ctrl(
+             ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagBytes),
+             const_cast<uint8_t*>(record + kHeaderBytes + sealed_size)) == 1 &&
+         EVP_CipherFinal_ex(ctx, opened + total, &n) == 1;
+    if (!ok) {
+      plain.resize(at);
+      return OpenStatus::kError;
+    }
+    ++read_.seq;
+    consumed += kHeaderBytes + body;
+    // TLSInnerPlaintext: content, then the real type, then zero padding.
+    size_t end = plain.size();
+    while (end > at && plain[end - 1] == 0) --end;
+    if (end == at) {
+      plain.resize(at);
+      return OpenStatus::kError;
+    }
+    const auto type = static_cast<uint8_t>(plain[end - 1]);
+    const size_t content = end - 1 - at;
+    if (content > kMaxPlaintext) {
+      plain.resize(at);
+      return OpenStatus::kError;
+    }
+    if (type == kApplicationData) {
+      plain.resize(end - 1);
+      continue;
+    }
+    const std::string message = plain.substr(at, content);
+    plain.resize(at);
+    if (type == kAlert) {
+      if (message.size() != 2) return OpenStatus::kError;
+      const auto description = static_cast<uint8_t>(message[1]);
+      if (description == kCloseNotify) return OpenStatus::kPeerClosed;
+      if (description == kUserCanceled) continue;  // close_notify follows
+      return OpenStatus::kError;
+    }
+    if (type != kHandshake) return OpenStatus::kError;
+    // The only handshake message a client sends now is KeyUpdate, whole
+    // and last in its record (RFC 8446 §5.1: it may not span a key change).
+    if (message.size() != 5 || static_cast<uint8_t>(message[0]) != kKeyUpdate ||
+        message[1] != 0 || message[2] != 0 || message[3] != 1) {
+      return OpenStatus::kError;
+    }
+    const auto request = static_cast<uint8_t>(message[4]);
+    if (request > 1 || !NextGeneration(read_)) return OpenStatus::kError;
+    if (request == 1 && !SealKeyUpdate(false, reply)) {
+      return OpenStatus::kError;
+    }
+  }
+  return OpenStatus::kOk;
+}
+
+}  // namespace herald::push

@@ -1,0 +1,299 @@
+#include "push/tls13_records.h"
+
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+#include "push/tls13_secrets.h"
+
+namespace herald::push {
+namespace {
+
+// An OpenSSL client and an OpenSSL server joined by memory BIOs. After the
+// handshake the server's records are handed to Tls13Records, and the test
+// plays the server's socket by moving bytes by hand.
+class Tls13RecordsTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    server_ctx_ = SSL_CTX_new(TLS_server_method());
+    client_ctx_ = SSL_CTX_new(TLS_client_method());
+    ASSERT_NE(server_ctx_, nullptr);
+    ASSERT_NE(client_ctx_, nullptr);
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    ASSERT_NE(key, nullptr);
+    X509* cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(
+        name, "CN", MBSTRING_ASC,
+        reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    ASSERT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+    ASSERT_EQ(SSL_CTX_use_certificate(server_ctx_, cert), 1);
+    ASSERT_EQ(SSL_CTX_use_PrivateKey(server_ctx_, key), 1);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    SSL_CTX_set_num_tickets(server_ctx_, 0);
+    ASSERT_TRUE(Tls13Secrets::Install(server_ctx_));
+    ASSERT_EQ(SSL_CTX_set_ciphersuites(client_ctx_, GetParam()), 1);
+    SSL_CTX_set_min_proto_version(client_ctx_, TLS1_3_VERSION);
+
+    server_ = SSL_new(server_ctx_);
+    client_ = SSL_new(client_ctx_);
+    server_in_ = BIO_new(BIO_s_mem());
+    server_out_ = BIO_new(BIO_s_mem());
+    client_in_ = BIO_new(BIO_s_mem());
+    client_out_ = BIO_new(BIO_s_mem());
+    SSL_set_bio(server_, server_in_, server_out_);
+    SSL_set_bio(client_, client_in_, client_out_);
+    SSL_set_accept_state(server_);
+    SSL_set_connect_state(client_);
+    Tls13Secrets::Attach(server_, &secrets_);
+
+    for (int i = 0; i < 10; ++i) {
+      SSL_do_handshake(client_);
+      Move(client_out_, server_in_);
+      SSL_do_handshake(server_);
+      Move(server_out_, client_in_);
+    }
+    ASSERT_EQ(SSL_is_init_finished(server_), 1);
+    ASSERT_EQ(SSL_is_init_finished(client_), 1);
+    ASSERT_EQ(SSL_version(server_), TLS1_3_VERSION);
+    ASSERT_EQ(BIO_ctrl_pending(server_out_), 0u);  // no tickets, nothing owed
+    records_ = Tls13Records::Create(SSL_get_current_cipher(server_), secrets_);
+    ASSERT_NE(records_, nullptr);
+  }
+
+  void TearDown() override {
+    SSL_free(server_);
+    SSL_free(client_);
+    SSL_CTX_free(server_ctx_);
+    SSL_CTX_free(client_ctx_);
+  }
+
+  static void Move(BIO* from, BIO* to) {
+    char buf[4096];
+    int n;
+    while ((n = BIO_read(from, buf, sizeof(buf))) > 0) BIO_write(to, buf, n);
+  }
+
+  // What the client sent since the last call.
+  std::string ClientBytes() {
+    std::string out;
+    char buf[4096];
+    int n;
+    while ((n = BIO_read(client_out_, buf, sizeof(buf))) > 0)
+      out.append(buf, n);
+    return out;
+  }
+
+  // Delivers server records to the client and returns what it reads.
+  std::string ClientReads(const std::string& records) {
+    BIO_write(client_in_, records.data(), static_cast<int>(records.size()));
+    std::string out;
+    char buf[4096];
+    int n;
+    while ((n = SSL_read(client_, buf, sizeof(buf))) > 0) out.append(buf, n);
+    return out;
+  }
+
+  Tls13Records::OpenStatus Open(const std::string& bytes, size_t& consumed,
+                                std::string& plain, std::string& reply) {
+    return records_->Open(reinterpret_cast<const uint8_t*>(bytes.data()),
+                          bytes.size(), consumed, plain, reply);
+  }
+
+  SSL_CTX* server_ctx_ = nullptr;
+  SSL_CTX* client_ctx_ = nullptr;
+  SSL* server_ = nullptr;
+  SSL* client_ = nullptr;
+  BIO* server_in_ = nullptr;
+  BIO* server_out_ = nullptr;
+  BIO* client_in_ = nullptr;
+  BIO* client_out_ = nullptr;
+  Tls13Secrets secrets_;
+  std::unique_ptr<Tls13Records> records_;
+};
+
+TEST_P(Tls13RecordsTest, ClientReadsSealedData) {
+  std::string records;
+  ASSERT_TRUE(records_->SealAppData("hello", 5, records));
+  EXPECT_EQ(records.size(), 5u + 5 + 1 + 16);  // header, data, type, tag
+  EXPECT_EQ(ClientReads(records), "hello");
+}
+
+TEST_P(Tls13RecordsTest, LargeWritesSplitIntoFullRecords) {
+  const std::string big(40000, 'x');
+  std::string records;
+  ASSERT_TRUE(records_->SealAppData(big.data(), big.size(), records));
+  EXPECT_EQ(records_->write_sequence(), 3u);  // 16384 + 16384 + 7232
+  EXPECT_EQ(ClientReads(records), big);
+}
+
+TEST_P(Tls13RecordsTest, OpensClientData) {
+  ASSERT_EQ(SSL_write(client_, "ping", 4), 4);
+  ASSERT_EQ(SSL_write(client_, "pong", 4), 4);
+  const std::string bytes = ClientBytes();
+  size_t consumed = 0;
+  std::string plain, reply;
+  EXPECT_EQ(Open(bytes, consumed, plain, reply), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(consumed, bytes.size());
+  EXPECT_EQ(plain, "pingpong");
+  EXPECT_TRUE(reply.empty());
+}
+
+TEST_P(Tls13RecordsTest, IncompleteRecordWaitsForTheRest) {
+  const std::string big(20000, 'y');
+  ASSERT_EQ(SSL_write(client_, big.data(), static_cast<int>(big.size())),
+            static_cast<int>(big.size()));
+  const std::string bytes = ClientBytes();
+  std::string plain, reply, pending;
+  size_t consumed = 0;
+  // One byte at a time: nothing opens until a record is whole.
+  for (char c : bytes) {
+    pending.push_back(c);
+    ASSERT_EQ(Open(pending, consumed, plain, reply),
+              Tls13Records::OpenStatus::kOk);
+    pending.erase(0, consumed);
+  }
+  EXPECT_TRUE(pending.empty());
+  EXPECT_EQ(plain, big);
+}
+
+TEST_P(Tls13RecordsTest, AnswersRequestedKeyUpdate) {
+  ASSERT_EQ(SSL_key_update(client_, SSL_KEY_UPDATE_REQUESTED), 1);
+  ASSERT_EQ(SSL_write(client_, "after", 5), 5);
+  size_t consumed = 0;
+  std::string plain, reply;
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+            Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "after");
+  ASSERT_FALSE(reply.empty());  // our KeyUpdate, under the old key
+  ASSERT_TRUE(records_->SealAppData("post", 4, reply));  // under the new one
+  EXPECT_EQ(ClientReads(reply), "post");
+  // Both directions keep working on the new keys.
+  ASSERT_EQ(SSL_write(client_, "again", 5), 5);
+  plain.clear();
+  reply.clear();
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+            Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "again");
+  EXPECT_TRUE(reply.empty());
+}
+
+TEST_P(Tls13RecordsTest, KeyUpdateNotRequestedNeedsNoAnswer) {
+  ASSERT_EQ(SSL_key_update(client_, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+  ASSERT_EQ(SSL_write(client_, "x", 1), 1);
+  size_t consumed = 0;
+  std::string plain, reply;
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+            Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "x");
+  EXPECT_TRUE(reply.empty());
+  std::string records;
+  ASSERT_TRUE(records_->SealAppData("y", 1, records));
+  EXPECT_EQ(ClientReads(records), "y");
+}
+
+TEST_P(Tls13RecordsTest, RotatesItsKeyBeforeTheUsageLimit) {
+  records_->set_records_per_key_for_test(2);
+  std::string records;
+  ASSERT_TRUE(records_->SealAppData("a", 1, records));
+  ASSERT_TRUE(records_->SealAppData("b", 1, records));
+  EXPECT_EQ(records_->write_sequence(), 2u);
+  ASSERT_TRUE(records_->SealAppData("rotated", 7, records));
+  EXPECT_EQ(records_->write_sequence(), 1u);  // a fresh key, one record on it
+  // The client reads it only through a real key change: the KeyUpdate under
+  // the old key, then the data under the next one.
+  EXPECT_EQ(ClientReads(records), "abrotated");
+}
+
+TEST_P(Tls13RecordsTest, CloseNotifyBothWays) {
+  ASSERT_GE(SSL_shutdown(client_), 0);
+  size_t consumed = 0;
+  std::string plain, reply;
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+            Tls13Records::OpenStatus::kPeerClosed);
+  std::string records;
+  ASSERT_TRUE(records_->SealCloseNotify(records));
+  BIO_write(client_in_, records.data(), static_cast<int>(records.size()));
+  char buf[8];
+  const int r = SSL_read(client_, buf, sizeof(buf));
+  EXPECT_EQ(SSL_get_error(client_, r), SSL_ERROR_ZERO_RETURN);
+}
+
+TEST_P(Tls13RecordsTest, RejectsTamperedRecord) {
+  ASSERT_EQ(SSL_write(client_, "secret", 6), 6);
+  std::string bytes = ClientBytes();
+  bytes[bytes.size() - 3] ^= 0x01;  // inside the tag
+  size_t consumed = 0;
+  std::string plain, reply;
+  EXPECT_EQ(Open(bytes, consumed, plain, reply),
+            Tls13Records::OpenStatus::kError);
+  EXPECT_TRUE(plain.empty());
+}
+
+TEST_P(Tls13RecordsTest, RejectsReplayedRecord) {
+  ASSERT_EQ(SSL_write(client_, "once", 4), 4);
+  const std::string bytes = ClientBytes();
+  size_t consumed = 0;
+  std::string plain, reply;
+  ASSERT_EQ(Open(bytes, consumed, plain, reply), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(Open(bytes, consumed, plain, reply),  // sequence moved on
+            Tls13Records::OpenStatus::kError);
+  EXPECT_EQ(plain, "once");
+}
+
+TEST_P(Tls13RecordsTest, RejectsUnprotectedAndOversizedRecords) {
+  size_t consumed = 0;
+  std::string plain, reply;
+  // A plaintext alert after the handshake.
+  EXPECT_EQ(Open(std::string("\x15\x03\x03\x00\x02\x01\x00", 7), consumed,
+                 plain, reply),
+            Tls13Records::OpenStatus::kError);
+  // A header announcing more than 2^14 + 256 bytes is refused before the
+  // body arrives, so no buffer grows for it.
+  EXPECT_EQ(
+      Open(std::string("\x17\x03\x03\x41\x01", 5), consumed, plain, reply),
+      Tls13Records::OpenStatus::kError);
+  // Too short to hold a tag.
+  EXPECT_EQ(Open(std::string("\x17\x03\x03\x00\x05zzzzz", 10), consumed, plain,
+                 reply),
+            Tls13Records::OpenStatus::kError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Suites, Tls13RecordsTest,
+                         ::testing::Values("TLS_AES_128_GCM_SHA256",
+                                           "TLS_AES_256_GCM_SHA384",
+                                           "TLS_CHACHA20_POLY1305_SHA256"));
+
+TEST(Tls13RecordsCreateTest, NeedsBothSecrets) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_method());
+  const SSL_CIPHER* cipher = nullptr;
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_CTX_get_ciphers(ctx);
+  for (int i = 0; i < sk_SSL_CIPHER_num(ciphers); ++i) {
+    const SSL_CIPHER* c = sk_SSL_CIPHER_value(ciphers, i);
+    if ((SSL_CIPHER_get_id(c) & 0xffff) == 0x1301) cipher = c;
+  }
+  ASSERT_NE(cipher, nullptr);
+  Tls13Secrets secrets;
+  secrets.client_size = 32;
+  EXPECT_EQ(Tls13Records::Create(cipher, secrets), nullptr);
+  secrets.server_size = 48;  // wrong size for SHA-256
+  EXPECT_EQ(Tls13Records::Create(cipher, secrets), nullptr);
+  secrets.server_size = 32;
+  EXPECT_NE(Tls13Records::Create(cipher, secrets), nullptr);
+  SSL_CTX_free(ctx);
+}
+
+}  // namespace
+}  // namespace herald::push
