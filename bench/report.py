@@ -235,7 +235,7 @@ def fmt_ms(us):
 
 
 def build_tables(runs):
-    t = {"fanout": [], "fanout_latency": [], "idle": [], "servers": []}
+    t = {"fanout": [], "fanout_latency": [], "latency": [], "idle": [], "servers": []}
     ns = sorted({r["n"] for r in runs if r.get("scenario") == "fanout"})
     for n in ns:
         for tr in ["wss", "ws"]:
@@ -287,6 +287,21 @@ def build_tables(runs):
                     "cores_busy_percent": list(cores(sat)),
                     "half_cores_busy_percent": list(cores(half)),
                     "events_incomplete": lgv(sat, "events_incomplete"),
+                })
+    rates = sorted({r["rate"] for r in runs if r.get("scenario") == "latency"})
+    for rate in rates:
+        for s in SERVERS:
+            for tr in ["wss", "ws"]:
+                r = find(runs, scenario="latency", server=s, transport=tr, rate=rate)
+                if not r:
+                    continue
+                t["latency"].append({
+                    "server": s, "transport": tr, "n": r.get("n"), "rate": rate,
+                    "deliveries_per_s": lgv(r, "deliveries_per_s"),
+                    "p50_us": lat(r, "p50"), "p99_us": lat(r, "p99"),
+                    "p999_us": lat(r, "p999"),
+                    "events_incomplete": lgv(r, "events_incomplete"),
+                    "cores_busy_percent": list(cores(r)),
                 })
     for s in SERVERS:
         for tr in ["wss", "ws"]:
@@ -380,16 +395,31 @@ def markdown(res):
     L.append(f"## 1b. Fan-out: publish→receive latency (ms) at saturation and at 50% of it "
              f"({p['half_s']} s at the fixed rate)")
     L.append("")
-    L.append("| server | transport | N | events/s (sat) | deliveries/s (sat) | p50 | p99 | p99.9 | events/s (50%) | p50 | p99 | p99.9 | core 0 (server) / core 1 (loadgen) busy, sat |")
+    L.append("| server | transport | N | events/s (sat) | deliveries/s (sat) | p50 | p99 | p99.9 | events/s (50%) | p50 | p99 | p99.9 | core 0 (server) / core 1 (loadgen) busy: sat; 50% |")
     L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def busy(pair):
+        c0, c1 = pair
+        return "—" if c0 is None else f"{c0:.0f}% / {c1 or 0:.0f}%"
     for r in t["fanout_latency"]:
-        c0, c1 = r["cores_busy_percent"]
-        cpu = "—" if c0 is None else f"{c0:.0f}% / {c1 or 0:.0f}%"
         L.append(f"| {LABEL[r['server']]} | {r['transport']} | {r['n']:,} | {fmt_num(r['events_per_s'])} | "
                  f"{fmt_num(r['deliveries_per_s'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | "
                  f"{fmt_ms(r['p999_us'])} | {fmt_num(r['half_events_per_s'])} | {fmt_ms(r['half_p50_us'])} | "
-                 f"{fmt_ms(r['half_p99_us'])} | {fmt_ms(r['half_p999_us'])} | {cpu} |")
+                 f"{fmt_ms(r['half_p99_us'])} | {fmt_ms(r['half_p999_us'])} | "
+                 f"{busy(r['cores_busy_percent'])}; {busy(r['half_cores_busy_percent'])} |")
     L.append("")
+    if t["latency"]:
+        L.append(f"## 1c. Fan-out latency at equal offered load (N = {p['latency_n']:,}, "
+                 f"the same fixed event rates for every server, {p['half_s']} s each)")
+        L.append("")
+        L.append("| events/s | server | transport | deliveries/s | p50 ms | p99 ms | p99.9 ms | incomplete | core 0 / core 1 busy |")
+        L.append("|---:|---|---|---:|---:|---:|---:|---:|---:|")
+        for r in t["latency"]:
+            L.append(f"| {fmt_num(r['rate'])} | {LABEL[r['server']]} | {r['transport']} | "
+                     f"{fmt_num(r['deliveries_per_s'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | "
+                     f"{fmt_ms(r['p999_us'])} | {fmt_num(r['events_incomplete'])} | "
+                     f"{busy(r['cores_busy_percent'])} |")
+        L.append("")
     L.append(f"## 2. Idle connections: server memory per connection and connection rate "
              f"(N = {p['idle_n']:,})")
     L.append("")
@@ -494,15 +524,26 @@ def gnuplot(res, out_dir):
                     " ".join(v(r[s]) for s in SERVERS) + "\n")
     with open(os.path.join(d, "latency.dat"), "w") as f:
         f.write("label herald nchan node floor\n")
-        keys = sorted({(r["n"], r["transport"]) for r in t["fanout_latency"]},
-                      key=lambda k: (k[0], k[1] != "wss"))
-        for n, tr in keys:
-            cells = []
-            for s in SERVERS:
-                r = next((x for x in t["fanout_latency"] if x["server"] == s
-                          and x["n"] == n and x["transport"] == tr), None)
-                cells.append(v(r and r["half_p99_us"], 1000.0))
-            f.write(f"\"N={n//1000}k {tr}\" " + " ".join(cells) + "\n")
+        if t["latency"]:  # equal offered load: the comparable latency
+            keys = sorted({(r["rate"], r["transport"]) for r in t["latency"]},
+                          key=lambda k: (k[0], k[1] != "wss"))
+            for rate, tr in keys:
+                cells = []
+                for s in SERVERS:
+                    r = next((x for x in t["latency"] if x["server"] == s
+                              and x["rate"] == rate and x["transport"] == tr), None)
+                    cells.append(v(r and r["p99_us"], 1000.0))
+                f.write(f"\"{rate:g}/s {tr}\" " + " ".join(cells) + "\n")
+        else:
+            keys = sorted({(r["n"], r["transport"]) for r in t["fanout_latency"]},
+                          key=lambda k: (k[0], k[1] != "wss"))
+            for n, tr in keys:
+                cells = []
+                for s in SERVERS:
+                    r = next((x for x in t["fanout_latency"] if x["server"] == s
+                              and x["n"] == n and x["transport"] == tr), None)
+                    cells.append(v(r and r["half_p99_us"], 1000.0))
+                f.write(f"\"N={n//1000}k {tr}\" " + " ".join(cells) + "\n")
     with open(os.path.join(d, "idle.dat"), "w") as f:
         f.write("label herald nchan node floor\n")
         for tr in ["wss", "ws"]:
@@ -516,6 +557,9 @@ def gnuplot(res, out_dir):
         for r in t["servers"]:
             cells = [v(r[s]) if (s != "floor" or r["transport"] == "ws") else "NaN" for s in SERVERS]
             f.write(f"\"{r['transport']}\" " + " ".join(cells) + "\n")
+    latency_title = (f"Fan-out N={res['plan'].get('latency_n', 0)//1000}k: p99 latency (ms) at equal "
+                     "offered load (events/s)" if t["latency"] else
+                     "Fan-out: p99 publish→receive latency at 50% load (ms)")
     png = os.path.join(out_dir, "results.png")
     title = f"herald benchmark {res['timestamp']}" + (" (quick)" if res["plan"]["quick"] else "")
     script = f"""
@@ -529,7 +573,7 @@ set boxwidth 0.9
 set key top left autotitle columnheader
 set grid ytics
 set yrange [0:*]
-set format y "%.0s%c"
+set format y "%.1s%c"
 set linetype 1 lc rgb "#d62728"
 set linetype 2 lc rgb "#1f77b4"
 set linetype 3 lc rgb "#2ca02c"
@@ -537,13 +581,13 @@ set linetype 4 lc rgb "#7f7f7f"
 set multiplot layout 2,2 title "{title}"
 set title "Fan-out: deliveries/s at saturation (floor: plain TCP)"
 plot for [i=2:5] '{d}/fanout.dat' using i:xtic(1)
-set title "Fan-out: p99 publish→receive latency at 50% load (ms)"
+set title "{latency_title}"
 set format y "%g"
 plot for [i=2:5] '{d}/latency.dat' using i:xtic(1)
 set title "Idle: server memory per connection (KiB)"
 plot for [i=2:5] '{d}/idle.dat' using i:xtic(1)
 set title "Many servers: deliveries/s ({res['plan']['servers_connections']//1000}k conns, 10 of 2,000 servers)"
-set format y "%.0s%c"
+set format y "%.1s%c"
 plot for [i=2:5] '{d}/servers.dat' using i:xtic(1)
 unset multiplot
 """

@@ -20,7 +20,9 @@ namespace {
 constexpr size_t kMaxBatchBytes = 64 * 1024;
 // A gather buffer above this is released once the queue drains, so idle
 // connections stay small.
-constexpr size_t kKeepWriteBufferBytes = 4096;
+constexpr size_t kKeepWriteFrames = 8;  // larger lists are freed when idle
+// Frames per write: asio's scatter/gather limit (64 iovecs per sendmsg).
+constexpr size_t kMaxWriteFrames = 64;
 
 std::string HttpError(std::string_view status, std::string_view extra_headers,
                       std::string_view body) {
@@ -233,7 +235,17 @@ void Connection::Send(const Frame& frame) {
     });
     return;
   }
-  QueueRaw(frame);
+  queued_bytes_ += frame->size();
+  pending_.push_back(frame);
+  if (!writing_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    worker_.ScheduleFlush(shared_from_this());
+  }
+}
+
+void Connection::FlushDeferred() {
+  flush_scheduled_ = false;
+  MaybeWrite();
 }
 
 void Connection::QueueRaw(Frame frame) {
@@ -243,31 +255,52 @@ void Connection::QueueRaw(Frame frame) {
 }
 
 void Connection::MaybeWrite() {
-  if (writing_ || pending_.empty() || state_ == State::kClosed) return;
-  writing_ = true;
-  if (pending_.size() == 1) {
-    in_flight_ = std::move(pending_.front());
-    pending_.clear();
-    queued_bytes_ -= in_flight_->size();
-    AsyncWrite(in_flight_->data(), in_flight_->size());
-    return;
+  while (!writing_ && !pending_.empty() && state_ != State::kClosed) {
+    writing_ = true;
+    size_t size = 0;
+    size_t taken = 0;
+    while (taken < pending_.size() && taken < kMaxWriteFrames &&
+           (taken == 0 || size + pending_[taken]->size() <= kMaxBatchBytes)) {
+      size += pending_[taken]->size();
+      ++taken;
+    }
+    in_flight_.assign(std::make_move_iterator(pending_.begin()),
+                      std::make_move_iterator(pending_.begin() + taken));
+    pending_.erase(pending_.begin(), pending_.begin() + taken);
+    write_buffers_.clear();
+    for (const Frame& f : in_flight_) {
+      write_buffers_.emplace_back(f->data(), f->size());
+    }
+    queued_bytes_ -= size;
+    if (StartWrite(write_buffers_, size) == WriteStart::kPending) return;
+    // All written at once: the common case, with no completion to wait
+    // for. A closing connection still takes the completion path, so its
+    // state changes never run inside the caller.
+    if (state_ != State::kOpen) {
+      boost::asio::post(
+          worker_.io_context(),
+          [self = shared_from_this(), size] { self->OnWrite({}, size); });
+      return;
+    }
+    writing_ = false;
+    in_flight_.clear();
   }
-  write_buf_.clear();
-  size_t taken = 0;
-  while (taken < pending_.size() &&
-         (taken == 0 ||
-          write_buf_.size() + pending_[taken]->size() <= kMaxBatchBytes)) {
-    write_buf_.append(*pending_[taken]);
-    ++taken;
+  if (!writing_) ReleaseWriteLists();
+}
+
+void Connection::ReleaseWriteLists() {
+  if (in_flight_.capacity() > kKeepWriteFrames) {
+    std::vector<Frame>().swap(in_flight_);
+    std::vector<boost::asio::const_buffer>().swap(write_buffers_);
   }
-  queued_bytes_ -= write_buf_.size();
-  pending_.erase(pending_.begin(), pending_.begin() + taken);
-  AsyncWrite(write_buf_.data(), write_buf_.size());
+  if (pending_.empty() && pending_.capacity() > kKeepWriteFrames) {
+    std::vector<Frame>().swap(pending_);
+  }
 }
 
 void Connection::OnWrite(boost::system::error_code ec, size_t) {
   writing_ = false;
-  in_flight_.reset();
+  in_flight_.clear();
   if (ec) {
     LogDebug("conn ", id_, ": write failed: ", ec.message());
     Teardown();
@@ -277,9 +310,7 @@ void Connection::OnWrite(boost::system::error_code ec, size_t) {
     MaybeWrite();
     return;
   }
-  if (write_buf_.capacity() > kKeepWriteBufferBytes) {
-    std::string().swap(write_buf_);
-  }
+  ReleaseWriteLists();
   if (state_ == State::kClosing) {
     if (http_reject_) {
       Drain();

@@ -3,11 +3,13 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "boost/asio/buffer.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/beast/http/empty_body.hpp"
 #include "boost/beast/http/message.hpp"
@@ -41,10 +43,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Begins the TLS and WebSocket handshakes.
   void Start();
 
-  // Queues `frame` unless the connection is closing. A connection whose
+  // Queues `frame` unless the connection is closing; its write starts from
+  // the worker's next flush (Worker::ScheduleFlush). A connection whose
   // queue would exceed the limit is closed with 4008 (deferred: safe to call
   // while iterating the worker's indices).
   void Send(const Frame& frame);
+
+  // Writes what Send queued; called by the worker's flush.
+  void FlushDeferred();
 
   // Sends a close frame and ends the connection. Undelivered frames go out
   // first when `flush` is set, and are dropped otherwise.
@@ -68,7 +74,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // inside the call that started it.
   virtual void AsyncTransportHandshake() = 0;  // TLS, or nothing
   virtual void AsyncReadSome(uint8_t* data, size_t size) = 0;
-  virtual void AsyncWrite(const char* data, size_t size) = 0;  // all of it
+  // The bytes of one write: the frames it gathers, in order, `size` in all.
+  // They stay valid (owned by the connection) until the write completes.
+  using WriteBuffers = std::span<const boost::asio::const_buffer>;
+  // Starts writing all of `buffers`. kDone: it was all written at once and
+  // no OnWrite follows; kPending: OnWrite follows when it is written.
+  enum class WriteStart { kDone, kPending };
+  virtual WriteStart StartWrite(WriteBuffers buffers, size_t size) = 0;
   // Ends the sending direction (TLS close_notify, then TCP FIN), keeping
   // the socket open so the peer's last bytes are read, not reset.
   virtual void ShutdownSend() = 0;
@@ -109,6 +121,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Refuse(uint16_t code, std::string_view reason);
   void QueueRaw(Frame frame);
   void MaybeWrite();
+  void ReleaseWriteLists();  // frees the frame lists' blocks when large
   void ReadMore();
   void ArmTimer(std::chrono::milliseconds after);
   void OnTimer();
@@ -122,6 +135,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool registered_ = false;
   bool counted_admitted_ = false;
   bool writing_ = false;
+  bool flush_scheduled_ = false;  // in the worker's flush list
   bool reading_ = false;
   bool close_queued_ = false;  // our close frame is queued or sent
   bool close_sent_ = false;    // ... and fully written
@@ -135,12 +149,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string token_;
   absl::flat_hash_set<int64_t> servers_;
 
-  // Send side: frames waiting, their byte total, and the write in flight
-  // (either one whole frame, or several gathered into write_buf_).
+  // Send side: frames waiting, their byte total, and the write in flight:
+  // the frames it gathers (sent as one buffer, or sealed as one TLS record)
+  // and their buffers.
   std::vector<Frame> pending_;
   size_t queued_bytes_ = 0;
-  Frame in_flight_;
-  std::string write_buf_;
+  std::vector<Frame> in_flight_;
+  std::vector<boost::asio::const_buffer> write_buffers_;
 
   // Receive side: a small buffer; data payloads are skipped, not stored.
   static constexpr size_t kReadBufferSize = 256;

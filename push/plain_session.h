@@ -1,5 +1,7 @@
 #pragma once
 
+#include <vector>
+
 #include "boost/asio/ip/tcp.hpp"
 #include "push/connection.h"
 
@@ -15,12 +17,14 @@ class PlainSession final : public Connection {
  protected:
   void AsyncTransportHandshake() override;
   void AsyncReadSome(uint8_t* data, size_t size) override;
-  void AsyncWrite(const char* data, size_t size) override;
+  WriteStart StartWrite(WriteBuffers buffers, size_t size) override;
   void ShutdownSend() override;
   void CloseSocket() override;
 
  private:
   boost::asio::ip::tcp::socket socket_;
+  // What a partial write left, for the async_write that finishes it.
+  std::vector<boost::asio::const_buffer> rest_;
 };
 
 }  // namespace herald::push

@@ -161,13 +161,17 @@ void Tls13Records::Nonce(const Direction& d, uint8_t* nonce) const {
   }
 }
 
-bool Tls13Records::SealAppData(const char* data, size_t size,
-                               std::string& out) {
+bool Tls13Records::SealAppData(Pieces pieces, size_t size, std::string& out) {
   if (write_.seq >= records_per_key_ && !SealKeyUpdate(false, out)) {
     return false;
   }
-  return Seal(kApplicationData, reinterpret_cast<const uint8_t*>(data), size,
-              out);
+  return Seal(kApplicationData, pieces, size, out);
+}
+
+bool Tls13Records::SealAppData(const char* data, size_t size,
+                               std::string& out) {
+  const boost::asio::const_buffer piece(data, size);
+  return SealAppData(Pieces(&piece, 1), size, out);
 }
 
 bool Tls13Records::SealCloseNotify(std::string& out) {
@@ -185,11 +189,19 @@ bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
 
 bool Tls13Records::Seal(uint8_t type, const uint8_t* data, size_t size,
                         std::string& out) {
+  const boost::asio::const_buffer piece(data, size);
+  return Seal(type, Pieces(&piece, 1), size, out);
+}
+
+bool Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
+                        std::string& out) {
   EVP_CIPHER_CTX* ctx = ThreadContext(suite_);
   if (ctx == nullptr) return false;
-  size_t offset = 0;
+  size_t piece = 0;   // the piece being sealed
+  size_t offset = 0;  // within it
+  size_t left = size;
   do {
-    const size_t chunk = std::min(size - offset, kMaxPlaintext);
+    const size_t chunk = std::min(left, kMaxPlaintext);
     const size_t body = chunk + 1 + kTagBytes;  // content, type, tag
     const size_t at = out.size();
     out.resize(at + kHeaderBytes + body);
@@ -202,27 +214,47 @@ bool Tls13Records::Seal(uint8_t type, const uint8_t* data, size_t size,
     uint8_t nonce[12];
     Nonce(write_, nonce);
     uint8_t* sealed = record + kHeaderBytes;
+    // Gather the chunk and the content type where the ciphertext goes and
+    // encrypt in place: one cipher call per record runs the AEAD's fast
+    // bulk path, which many small per-frame calls would not.
+    for (size_t need = chunk, at_plain = 0; need > 0;) {
+      if (piece >= pieces.size()) return false;  // size exceeds the pieces
+      const size_t take = std::min(need, pieces[piece].size() - offset);
+      if (take > 0) {
+        std::memcpy(sealed + at_plain,
+                    static_cast<const uint8_t*>(pieces[piece].data()) + offset,
+                    take);
+      }
+      at_plain += take;
+      need -= take;
+      offset += take;
+      if (offset == pieces[piece].size()) {
+        ++piece;
+        offset = 0;
+      }
+    }
+    sealed[chunk] = type;
     int n = 0;
-    int total = 0;
-    bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, write_.key.data(), nonce,
-                                1) == 1 &&
-              EVP_CipherUpdate(ctx, nullptr, &n, record,
-                               static_cast<int>(kHeaderBytes)) == 1 &&
-              EVP_CipherUpdate(ctx, sealed, &n, data + offset,
-                               static_cast<int>(chunk)) == 1;
-    total += n;
-    ok = ok && EVP_CipherUpdate(ctx, sealed + total, &n, &type, 1) == 1;
-    total += ok ? n : 0;
-    ok = ok && EVP_CipherFinal_ex(ctx, sealed + total, &n) == 1;
-    total += ok ? n : 0;
-    ok = ok && static_cast<size_t>(total) == chunk + 1 &&
-         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
-                             static_cast<int>(kTagBytes),
-                             sealed + chunk + 1) == 1;
-    if (!ok) return false;
+    size_t total = 0;
+    if (EVP_CipherInit_ex(ctx, nullptr, nullptr, write_.key.data(), nonce, 1) !=
+            1 ||
+        EVP_CipherUpdate(ctx, nullptr, &n, record,
+                         static_cast<int>(kHeaderBytes)) != 1 ||
+        EVP_CipherUpdate(ctx, sealed, &n, sealed,
+                         static_cast<int>(chunk + 1)) != 1) {
+      return false;
+    }
+    total += static_cast<size_t>(n);
+    if (EVP_CipherFinal_ex(ctx, sealed + total, &n) != 1) return false;
+    total += static_cast<size_t>(n);
+    if (total != chunk + 1 || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
+                                                  static_cast<int>(kTagBytes),
+                                                  sealed + chunk + 1) != 1) {
+      return false;
+    }
     ++write_.seq;
-    offset += chunk;
-  } while (offset < size);
+    left -= chunk;
+  } while (left > 0);
   return true;
 }
 

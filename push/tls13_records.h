@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
+#include "boost/asio/buffer.hpp"
 #include "push/tls13_secrets.h"
 
 namespace herald::push {
@@ -44,9 +46,14 @@ class Tls13Records {
   Tls13Records(const Tls13Records&) = delete;
   Tls13Records& operator=(const Tls13Records&) = delete;
 
-  // Appends the records carrying `data` as application data to `out`.
-  // False only if the cipher fails (then `out` may hold a partial record
-  // and the connection must end).
+  using Pieces = std::span<const boost::asio::const_buffer>;
+
+  // Appends the records carrying `pieces` (`size` bytes in all, in order)
+  // as application data to `out`: full 16 KiB records, the pieces sealed
+  // where they lie, with no copy gathering them first. False only if the
+  // cipher fails (then `out` may hold a partial record and the connection
+  // must end).
+  bool SealAppData(Pieces pieces, size_t size, std::string& out);
   bool SealAppData(const char* data, size_t size, std::string& out);
   // Appends an encrypted close_notify alert.
   bool SealCloseNotify(std::string& out);
@@ -81,6 +88,7 @@ class Tls13Records {
   bool DeriveKeys(Direction& d);
   // secret ← HKDF-Expand-Label(secret, "traffic upd"), then DeriveKeys.
   bool NextGeneration(Direction& d);
+  bool Seal(uint8_t type, Pieces pieces, size_t size, std::string& out);
   bool Seal(uint8_t type, const uint8_t* data, size_t size, std::string& out);
   bool SealKeyUpdate(bool request_update, std::string& out);
   void Nonce(const Direction& d, uint8_t* nonce) const;

@@ -85,24 +85,33 @@ void TlsSession::AsyncReadSome(uint8_t* data, size_t size) {
              [self = shared_from_this(), this] { Pump(); });
 }
 
-void TlsSession::AsyncWrite(const char* data, size_t size) {
+Connection::WriteStart TlsSession::StartWrite(WriteBuffers buffers,
+                                              size_t size) {
   write_pending_ = true;
-  write_data_ = data;
+  write_buffers_ = buffers;
   write_size_ = size;
   write_done_ = 0;
   write_sealed_ = false;
+  if (!records_) {
+    // OpenSSL writes one contiguous buffer: gather the frames first.
+    ssl_write_buf_.clear();
+    for (const auto& b : buffers) {
+      ssl_write_buf_.append(static_cast<const char*>(b.data()), b.size());
+    }
+    write_data_ = ssl_write_buf_.data();
+  }
   // Writing right away saves a wait: the socket is almost always writable.
   const Step step = records_ ? TryRecordWrite() : TryWrite();
   if (step == Step::kDone) {
-    asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
-      if (closed_) return;
-      OnWrite({}, write_size_);
-    });
-  } else if (step == Step::kFailed) {
+    if (ssl_write_buf_.capacity() > 4096) std::string().swap(ssl_write_buf_);
+    return WriteStart::kDone;
+  }
+  if (step == Step::kFailed) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
       FailAll(asio::error::connection_reset);
     });
   }
+  return WriteStart::kPending;
 }
 
 void TlsSession::Pump() {
@@ -268,7 +277,7 @@ TlsSession::Step TlsSession::TryRecordWrite() {
       // from there; only what the socket refuses is kept.
       std::string& scratch = WriteScratch();
       scratch.clear();
-      if (!records_->SealAppData(write_data_, write_size_, scratch)) {
+      if (!records_->SealAppData(write_buffers_, write_size_, scratch)) {
         return Step::kFailed;
       }
       const ssize_t sent = ::send(socket_.native_handle(), scratch.data(),
@@ -281,7 +290,7 @@ TlsSession::Step TlsSession::TryRecordWrite() {
       tx_.assign(scratch, done, std::string::npos);
       tx_off_ = 0;
       if (scratch.capacity() > (256 << 10)) Release(scratch);
-    } else if (!records_->SealAppData(write_data_, write_size_, tx_)) {
+    } else if (!records_->SealAppData(write_buffers_, write_size_, tx_)) {
       return Step::kFailed;  // behind a KeyUpdate answer still queued
     }
   }

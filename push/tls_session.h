@@ -32,7 +32,7 @@ class TlsSession final : public Connection {
  protected:
   void AsyncTransportHandshake() override;
   void AsyncReadSome(uint8_t* data, size_t size) override;
-  void AsyncWrite(const char* data, size_t size) override;
+  WriteStart StartWrite(WriteBuffers buffers, size_t size) override;
   void ShutdownSend() override;
   void CloseSocket() override;
 
@@ -83,6 +83,8 @@ class TlsSession final : public Connection {
   bool closed_ = false;
   uint8_t* read_data_ = nullptr;
   size_t read_size_ = 0;
+  WriteBuffers write_buffers_;  // the pending write's frames
+  std::string ssl_write_buf_;   // ... gathered, when OpenSSL writes
   const char* write_data_ = nullptr;
   size_t write_size_ = 0;
   size_t write_done_ = 0;

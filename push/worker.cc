@@ -147,6 +147,24 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
   return count;
 }
 
+void Worker::ScheduleFlush(std::shared_ptr<Connection> c) {
+  flush_.push_back(std::move(c));
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  Post([this] { Flush(); });
+}
+
+void Worker::Flush() {
+  flush_posted_ = false;
+  std::vector<std::shared_ptr<Connection>> batch;
+  batch.swap(flush_);
+  for (auto& c : batch) c->FlushDeferred();
+  if (flush_.empty() && flush_.capacity() < batch.capacity()) {
+    batch.clear();
+    flush_.swap(batch);  // keep the larger block for the next burst
+  }
+}
+
 void Worker::CloseUser(int64_t user_id, const std::string& token, uint16_t code,
                        const std::string& reason) {
   auto it = by_user_.find(user_id);

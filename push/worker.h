@@ -75,7 +75,14 @@ class Worker {
                        const std::string& reason);
   void CloseAll(uint16_t code, const std::string& reason);
 
+  // Starts `c`'s write soon, from one handler that runs after every
+  // delivery already waiting in the io_context: events that arrive while
+  // the worker is busy leave as one write per connection, not one each.
+  // At low load that handler runs at once, so nothing waits on a timer.
+  void ScheduleFlush(std::shared_ptr<Connection> c);
+
  private:
+  void Flush();
   void Apply(const MembershipChange& change);
   void Subscribe(Connection* c, int64_t server_id);
   void SchedulePing();
@@ -92,6 +99,9 @@ class Worker {
       work_guard_;
   boost::asio::steady_timer ping_timer_;
   std::thread thread_;
+
+  std::vector<std::shared_ptr<Connection>> flush_;
+  bool flush_posted_ = false;
 
   absl::flat_hash_set<Connection*> sockets_;
   absl::flat_hash_map<ConnectionId, Connection*> by_id_;

@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "push/tls13_secrets.h"
@@ -137,6 +138,20 @@ TEST_P(Tls13RecordsTest, LargeWritesSplitIntoFullRecords) {
   ASSERT_TRUE(records_->SealAppData(big.data(), big.size(), records));
   EXPECT_EQ(records_->write_sequence(), 3u);  // 16384 + 16384 + 7232
   EXPECT_EQ(ClientReads(records), big);
+}
+
+TEST_P(Tls13RecordsTest, SealsScatteredPiecesAcrossRecords) {
+  // Frames as the connection hands them over: pieces of any size, some
+  // empty, that records must cut across.
+  const std::string a(10, 'a'), b(20000, 'b'), c(5, 'c'), d(30000, 'd');
+  const std::vector<boost::asio::const_buffer> pieces = {
+      {nullptr, 0},         {a.data(), a.size()}, {b.data(), b.size()},
+      {c.data(), c.size()}, {nullptr, 0},         {d.data(), d.size()}};
+  const size_t size = a.size() + b.size() + c.size() + d.size();
+  std::string records;
+  ASSERT_TRUE(records_->SealAppData(pieces, size, records));
+  EXPECT_EQ(records_->write_sequence(), 4u);  // 50015 bytes: 3 full + 1
+  EXPECT_EQ(ClientReads(records), a + b + c + d);
 }
 
 TEST_P(Tls13RecordsTest, OpensClientData) {

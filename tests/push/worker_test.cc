@@ -62,16 +62,26 @@ class FakeConnection final : public Connection {
   }
 
   bool stalled = false;
+  bool complete_inline = false;  // writes finish inside StartWrite
   bool socket_closed = false;
+  int writes = 0;
 
  protected:
   void AsyncTransportHandshake() override {}
   void AsyncReadSome(uint8_t*, size_t) override {}
-  void AsyncWrite(const char* data, size_t size) override {
-    written_.append(data, size);
-    if (stalled) return;
+  WriteStart StartWrite(WriteBuffers buffers, size_t size) override {
+    size_t total = 0;
+    for (const auto& b : buffers) {
+      written_.append(static_cast<const char*>(b.data()), b.size());
+      total += b.size();
+    }
+    EXPECT_EQ(total, size);
+    ++writes;
+    if (stalled) return WriteStart::kPending;  // never completes
+    if (complete_inline) return WriteStart::kDone;
     boost::asio::post(worker_.io_context(), [self = shared_from_this(), size,
                                              this] { OnWrite({}, size); });
+    return WriteStart::kPending;
   }
   void ShutdownSend() override {}
   void CloseSocket() override { socket_closed = true; }
@@ -194,6 +204,35 @@ TEST_F(WorkerTest, FramesPendingDuringAWriteGoOutTogether) {
   Deliver({.payload = "2", .server_id = 10});
   Deliver({.payload = "3", .server_id = 10});
   EXPECT_EQ(a->TakeWritten(), Text("1"));  // only the first is in flight
+}
+
+TEST_F(WorkerTest, EventsWaitingTogetherLeaveInOneWrite) {
+  auto a = Connect("a"), b = Connect("b");
+  const int before = a->writes;
+  // Three events reach the worker before it gets to flush: one write each
+  // connection, all three frames gathered in order.
+  worker_.Deliver({.payload = "1", .server_id = 10}, MakeTextFrame("1"));
+  worker_.Deliver({.payload = "2", .server_id = 10}, MakeTextFrame("2"));
+  worker_.Deliver({.payload = "3", .server_id = 10}, MakeTextFrame("3"));
+  EXPECT_EQ(a->writes, before);  // nothing written before the flush
+  Poll();
+  EXPECT_EQ(a->writes, before + 1);
+  EXPECT_EQ(a->TakeWritten(), Text("1") + Text("2") + Text("3"));
+  EXPECT_EQ(b->TakeWritten(), Text("1") + Text("2") + Text("3"));
+}
+
+TEST_F(WorkerTest, WritesCompletedAtOnceKeepTheStreamInOrder) {
+  auto a = Connect("a");
+  a->complete_inline = true;
+  const int before = a->writes;
+  for (const char* p : {"1", "2", "3"})
+    Deliver({.payload = p, .server_id = 10});
+  EXPECT_EQ(a->writes, before + 3);
+  EXPECT_EQ(a->TakeWritten(), Text("1") + Text("2") + Text("3"));
+  a->Close(4001, "bye");
+  Poll();
+  EXPECT_EQ(a->TakeWritten(), *MakeCloseFrame(4001, "bye"));
+  EXPECT_FALSE(a->admitted());
 }
 
 TEST_F(WorkerTest, SlowConsumerIsClosedWith4008AndOthersUnaffected) {
