@@ -47,6 +47,17 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
   SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
   SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
+  // TLS 1.3 suites by the server's preference: AES-128-GCM first (what
+  // browsers pick themselves; ~30% less AES work per byte than AES-256,
+  // whose 128-bit security margin is the same for a push stream), except
+  // for clients that put ChaCha20 first (no AES hardware: phones).
+  if (SSL_CTX_set_ciphersuites(ctx->native_handle(),
+                               "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                               "TLS_CHACHA20_POLY1305_SHA256") != 1) {
+    return absl::InternalError("cannot set the TLS 1.3 cipher suites");
+  }
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                                SSL_OP_PRIORITIZE_CHACHA);
   if (options.tls_own_records && !Tls13Secrets::Install(ctx->native_handle())) {
     return absl::InternalError("cannot set up TLS 1.3 record handling");
   }

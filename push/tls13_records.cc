@@ -161,11 +161,33 @@ void Tls13Records::Nonce(const Direction& d, uint8_t* nonce) const {
   }
 }
 
-bool Tls13Records::SealAppData(Pieces pieces, size_t size, std::string& out) {
-  if (write_.seq >= records_per_key_ && !SealKeyUpdate(false, out)) {
-    return false;
+size_t Tls13Records::MaxSealedBytes(size_t size) {
+  const size_t records =
+      std::max<size_t>(1, (size + kMaxPlaintext - 1) / kMaxPlaintext);
+  const size_t key_update = kHeaderBytes + 5 + 1 + kTagBytes;
+  return size + records * (kHeaderBytes + 1 + kTagBytes) + key_update;
+}
+
+size_t Tls13Records::SealAppDataInto(Pieces pieces, size_t size, uint8_t* dst) {
+  size_t written = 0;
+  if (write_.seq >= records_per_key_) {
+    // The KeyUpdate itself goes under the old key; what follows, the new.
+    const uint8_t message[5] = {kKeyUpdate, 0, 0, 1, 0};
+    const boost::asio::const_buffer piece(message, sizeof(message));
+    written = Seal(kHandshake, Pieces(&piece, 1), sizeof(message), dst);
+    if (written == 0 || !NextGeneration(write_)) return 0;
   }
-  return Seal(kApplicationData, pieces, size, out);
+  const size_t n = Seal(kApplicationData, pieces, size, dst + written);
+  return n == 0 ? 0 : written + n;
+}
+
+bool Tls13Records::SealAppData(Pieces pieces, size_t size, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + MaxSealedBytes(size));
+  const size_t n = SealAppDataInto(pieces, size,
+                                   reinterpret_cast<uint8_t*>(out.data()) + at);
+  out.resize(at + n);
+  return n > 0;
 }
 
 bool Tls13Records::SealAppData(const char* data, size_t size,
@@ -190,22 +212,26 @@ bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
 bool Tls13Records::Seal(uint8_t type, const uint8_t* data, size_t size,
                         std::string& out) {
   const boost::asio::const_buffer piece(data, size);
-  return Seal(type, Pieces(&piece, 1), size, out);
+  const size_t at = out.size();
+  out.resize(at + MaxSealedBytes(size));
+  const size_t n = Seal(type, Pieces(&piece, 1), size,
+                        reinterpret_cast<uint8_t*>(out.data()) + at);
+  out.resize(at + n);
+  return n > 0;
 }
 
-bool Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
-                        std::string& out) {
+size_t Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
+                          uint8_t* dst) {
   EVP_CIPHER_CTX* ctx = ThreadContext(suite_);
-  if (ctx == nullptr) return false;
+  if (ctx == nullptr) return 0;
   size_t piece = 0;   // the piece being sealed
   size_t offset = 0;  // within it
   size_t left = size;
+  size_t written = 0;
   do {
     const size_t chunk = std::min(left, kMaxPlaintext);
     const size_t body = chunk + 1 + kTagBytes;  // content, type, tag
-    const size_t at = out.size();
-    out.resize(at + kHeaderBytes + body);
-    auto* record = reinterpret_cast<uint8_t*>(out.data() + at);
+    uint8_t* record = dst + written;
     record[0] = kApplicationData;  // outer type of every protected record
     record[1] = 3;
     record[2] = 3;
@@ -218,7 +244,7 @@ bool Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
     // encrypt in place: one cipher call per record runs the AEAD's fast
     // bulk path, which many small per-frame calls would not.
     for (size_t need = chunk, at_plain = 0; need > 0;) {
-      if (piece >= pieces.size()) return false;  // size exceeds the pieces
+      if (piece >= pieces.size()) return 0;  // size exceeds the pieces
       const size_t take = std::min(need, pieces[piece].size() - offset);
       if (take > 0) {
         std::memcpy(sealed + at_plain,
@@ -242,20 +268,21 @@ bool Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
                          static_cast<int>(kHeaderBytes)) != 1 ||
         EVP_CipherUpdate(ctx, sealed, &n, sealed,
                          static_cast<int>(chunk + 1)) != 1) {
-      return false;
+      return 0;
     }
     total += static_cast<size_t>(n);
-    if (EVP_CipherFinal_ex(ctx, sealed + total, &n) != 1) return false;
+    if (EVP_CipherFinal_ex(ctx, sealed + total, &n) != 1) return 0;
     total += static_cast<size_t>(n);
     if (total != chunk + 1 || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
                                                   static_cast<int>(kTagBytes),
                                                   sealed + chunk + 1) != 1) {
-      return false;
+      return 0;
     }
     ++write_.seq;
+    written += kHeaderBytes + body;
     left -= chunk;
   } while (left > 0);
-  return true;
+  return written;
 }
 
 Tls13Records::OpenStatus Tls13Records::Open(const uint8_t* in, size_t size,

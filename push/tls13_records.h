@@ -55,6 +55,10 @@ class Tls13Records {
   // must end).
   bool SealAppData(Pieces pieces, size_t size, std::string& out);
   bool SealAppData(const char* data, size_t size, std::string& out);
+  // The same into `dst`, which has room for MaxSealedBytes(size); returns
+  // the bytes written, 0 if the cipher fails.
+  size_t SealAppDataInto(Pieces pieces, size_t size, uint8_t* dst);
+  static size_t MaxSealedBytes(size_t size);
   // Appends an encrypted close_notify alert.
   bool SealCloseNotify(std::string& out);
 
@@ -88,7 +92,9 @@ class Tls13Records {
   bool DeriveKeys(Direction& d);
   // secret ← HKDF-Expand-Label(secret, "traffic upd"), then DeriveKeys.
   bool NextGeneration(Direction& d);
-  bool Seal(uint8_t type, Pieces pieces, size_t size, std::string& out);
+  // Seals into dst (room for its records); returns the bytes written, 0 if
+  // the cipher fails.
+  size_t Seal(uint8_t type, Pieces pieces, size_t size, uint8_t* dst);
   bool Seal(uint8_t type, const uint8_t* data, size_t size, std::string& out);
   bool SealKeyUpdate(bool request_update, std::string& out);
   void Nonce(const Direction& d, uint8_t* nonce) const;

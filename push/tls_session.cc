@@ -27,9 +27,16 @@ uint8_t* ReadScratch() {
   return buffer.get();
 }
 
-std::string& WriteScratch() {
-  thread_local std::string buffer;
-  return buffer;
+// Room for `size` bytes, kept for the thread's later writes (never
+// zero-filled: records are sealed straight into it).
+uint8_t* WriteScratch(size_t size) {
+  thread_local std::unique_ptr<uint8_t[]> buffer;
+  thread_local size_t capacity = 0;
+  if (size > capacity) {
+    capacity = std::max(size, 2 * capacity);
+    buffer.reset(new uint8_t[capacity]);
+  }
+  return buffer.get();
 }
 
 // Drops a string's heap block once it is empty (idle connections keep none).
@@ -275,21 +282,20 @@ TlsSession::Step TlsSession::TryRecordWrite() {
     if (tx_off_ == tx_.size()) {
       // Nothing queued before it: seal into the thread's scratch and send
       // from there; only what the socket refuses is kept.
-      std::string& scratch = WriteScratch();
-      scratch.clear();
-      if (!records_->SealAppData(write_buffers_, write_size_, scratch)) {
-        return Step::kFailed;
-      }
-      const ssize_t sent = ::send(socket_.native_handle(), scratch.data(),
-                                  scratch.size(), MSG_NOSIGNAL);
+      uint8_t* scratch =
+          WriteScratch(Tls13Records::MaxSealedBytes(write_size_));
+      const size_t sealed =
+          records_->SealAppDataInto(write_buffers_, write_size_, scratch);
+      if (sealed == 0) return Step::kFailed;
+      const ssize_t sent =
+          ::send(socket_.native_handle(), scratch, sealed, MSG_NOSIGNAL);
       if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
           errno != EINTR) {
         return Step::kFailed;
       }
       const size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
-      tx_.assign(scratch, done, std::string::npos);
+      tx_.assign(reinterpret_cast<const char*>(scratch) + done, sealed - done);
       tx_off_ = 0;
-      if (scratch.capacity() > (256 << 10)) Release(scratch);
     } else if (!records_->SealAppData(write_buffers_, write_size_, tx_)) {
       return Step::kFailed;  // behind a KeyUpdate answer still queued
     }
