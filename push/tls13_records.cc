@@ -171,11 +171,8 @@ size_t Tls13Records::MaxSealedBytes(size_t size) {
 size_t Tls13Records::SealAppDataInto(Pieces pieces, size_t size, uint8_t* dst) {
   size_t written = 0;
   if (write_.seq >= records_per_key_) {
-    // The KeyUpdate itself goes under the old key; what follows, the new.
-    const uint8_t message[5] = {kKeyUpdate, 0, 0, 1, 0};
-    const boost::asio::const_buffer piece(message, sizeof(message));
-    written = Seal(kHandshake, Pieces(&piece, 1), sizeof(message), dst);
-    if (written == 0 || !NextGeneration(write_)) return 0;
+    written = SealKeyUpdateInto(false, dst);
+    if (written == 0) return 0;
   }
   const size_t n = Seal(kApplicationData, pieces, size, dst + written);
   return n == 0 ? 0 : written + n;
@@ -201,12 +198,22 @@ bool Tls13Records::SealCloseNotify(std::string& out) {
   return Seal(kAlert, alert, sizeof(alert), out);
 }
 
-bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
+size_t Tls13Records::SealKeyUpdateInto(bool request_update, uint8_t* dst) {
   const uint8_t message[5] = {kKeyUpdate, 0, 0, 1,
                               static_cast<uint8_t>(request_update ? 1 : 0)};
+  const boost::asio::const_buffer piece(message, sizeof(message));
   // The KeyUpdate itself goes under the old key; what follows, the new.
-  return Seal(kHandshake, message, sizeof(message), out) &&
-         NextGeneration(write_);
+  const size_t n = Seal(kHandshake, Pieces(&piece, 1), sizeof(message), dst);
+  return n > 0 && NextGeneration(write_) ? n : 0;
+}
+
+bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
+  const size_t at = out.size();
+  out.resize(at + MaxSealedBytes(5));
+  const size_t n = SealKeyUpdateInto(
+      request_update, reinterpret_cast<uint8_t*>(out.data()) + at);
+  out.resize(at + n);
+  return n > 0;
 }
 
 bool Tls13Records::Seal(uint8_t type, const uint8_t* data, size_t size,

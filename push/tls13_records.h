@@ -97,6 +97,7 @@ class Tls13Records {
   size_t Seal(uint8_t type, Pieces pieces, size_t size, uint8_t* dst);
   bool Seal(uint8_t type, const uint8_t* data, size_t size, std::string& out);
   bool SealKeyUpdate(bool request_update, std::string& out);
+  size_t SealKeyUpdateInto(bool request_update, uint8_t* dst);
   void Nonce(const Direction& d, uint8_t* nonce) const;
 
   const int suite_;  // index of the AEAD in the per-thread tables
