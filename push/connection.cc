@@ -18,10 +18,11 @@ namespace {
 // Largest batch gathered into one write (one TLS record is 16 KiB; a few
 // records per write keeps syscalls few without holding big buffers).
 constexpr size_t kMaxBatchBytes = 64 * 1024;
-// A gather buffer above this is released once the queue drains, so idle
+// Frame lists longer than this are freed once the queue drains, so idle
 // connections stay small.
-constexpr size_t kKeepWriteFrames = 8;  // larger lists are freed when idle
-// Frames per write: asio's scatter/gather limit (64 iovecs per sendmsg).
+constexpr size_t kKeepWriteFrames = 8;
+// Frames per write: what remains of a partial plain write goes out as a
+// gather list, and asio gathers at most 64 buffers per sendmsg.
 constexpr size_t kMaxWriteFrames = 64;
 
 std::string HttpError(std::string_view status, std::string_view extra_headers,
