@@ -88,6 +88,17 @@ bool ExpandLabel(const EVP_MD* md, const uint8_t* secret, size_t secret_size,
   return true;
 }
 
+// Appends to `out` what `seal_into` writes (at most `room` bytes) and
+// returns whether it wrote anything: the std::string form of every *Into.
+template <typename SealInto>
+bool AppendSealed(std::string& out, size_t room, SealInto seal_into) {
+  const size_t at = out.size();
+  out.resize(at + room);
+  const size_t n = seal_into(reinterpret_cast<uint8_t*>(out.data()) + at);
+  out.resize(at + n);
+  return n > 0;
+}
+
 }  // namespace
 
 std::unique_ptr<Tls13Records> Tls13Records::Create(
@@ -179,12 +190,9 @@ size_t Tls13Records::SealAppDataInto(Pieces pieces, size_t size, uint8_t* dst) {
 }
 
 bool Tls13Records::SealAppData(Pieces pieces, size_t size, std::string& out) {
-  const size_t at = out.size();
-  out.resize(at + MaxSealedBytes(size));
-  const size_t n = SealAppDataInto(pieces, size,
-                                   reinterpret_cast<uint8_t*>(out.data()) + at);
-  out.resize(at + n);
-  return n > 0;
+  return AppendSealed(out, MaxSealedBytes(size), [&](uint8_t* dst) {
+    return SealAppDataInto(pieces, size, dst);
+  });
 }
 
 bool Tls13Records::SealAppData(const char* data, size_t size,
@@ -195,7 +203,10 @@ bool Tls13Records::SealAppData(const char* data, size_t size,
 
 bool Tls13Records::SealCloseNotify(std::string& out) {
   const uint8_t alert[2] = {1, kCloseNotify};  // level: warning
-  return Seal(kAlert, alert, sizeof(alert), out);
+  const boost::asio::const_buffer piece(alert, sizeof(alert));
+  return AppendSealed(out, MaxSealedBytes(sizeof(alert)), [&](uint8_t* dst) {
+    return Seal(kAlert, Pieces(&piece, 1), sizeof(alert), dst);
+  });
 }
 
 size_t Tls13Records::SealKeyUpdateInto(bool request_update, uint8_t* dst) {
@@ -208,23 +219,9 @@ size_t Tls13Records::SealKeyUpdateInto(bool request_update, uint8_t* dst) {
 }
 
 bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
-  const size_t at = out.size();
-  out.resize(at + MaxSealedBytes(5));
-  const size_t n = SealKeyUpdateInto(
-      request_update, reinterpret_cast<uint8_t*>(out.data()) + at);
-  out.resize(at + n);
-  return n > 0;
-}
-
-bool Tls13Records::Seal(uint8_t type, const uint8_t* data, size_t size,
-                        std::string& out) {
-  const boost::asio::const_buffer piece(data, size);
-  const size_t at = out.size();
-  out.resize(at + MaxSealedBytes(size));
-  const size_t n = Seal(type, Pieces(&piece, 1), size,
-                        reinterpret_cast<uint8_t*>(out.data()) + at);
-  out.resize(at + n);
-  return n > 0;
+  return AppendSealed(out, MaxSealedBytes(5), [&](uint8_t* dst) {
+    return SealKeyUpdateInto(request_update, dst);
+  });
 }
 
 size_t Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,

@@ -95,7 +95,6 @@ class Tls13Records {
   // Seals into dst (room for its records); returns the bytes written, 0 if
   // the cipher fails.
   size_t Seal(uint8_t type, Pieces pieces, size_t size, uint8_t* dst);
-  bool Seal(uint8_t type, const uint8_t* data, size_t size, std::string& out);
   bool SealKeyUpdate(bool request_update, std::string& out);
   size_t SealKeyUpdateInto(bool request_update, uint8_t* dst);
   void Nonce(const Direction& d, uint8_t* nonce) const;

@@ -109,10 +109,7 @@ Connection::WriteStart TlsSession::StartWrite(WriteBuffers buffers,
   }
   // Writing right away saves a wait: the socket is almost always writable.
   const Step step = records_ ? TryRecordWrite() : TryWrite();
-  if (step == Step::kDone) {
-    if (ssl_write_buf_.capacity() > 4096) std::string().swap(ssl_write_buf_);
-    return WriteStart::kDone;
-  }
+  if (step == Step::kDone) return WriteStart::kDone;
   if (step == Step::kFailed) {
     asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
       FailAll(asio::error::connection_reset);
@@ -212,6 +209,9 @@ TlsSession::Step TlsSession::TryWrite() {
     write_done_ += static_cast<size_t>(r);
   }
   write_pending_ = false;
+  // Done at once or after waiting: either way an idle connection keeps no
+  // large gather buffer.
+  if (ssl_write_buf_.capacity() > 4096) std::string().swap(ssl_write_buf_);
   return Step::kDone;
 }
 

@@ -159,10 +159,8 @@ void Worker::Flush() {
   std::vector<std::shared_ptr<Connection>> batch;
   batch.swap(flush_);
   for (auto& c : batch) c->FlushDeferred();
-  if (flush_.empty() && flush_.capacity() < batch.capacity()) {
-    batch.clear();
-    flush_.swap(batch);  // keep the larger block for the next burst
-  }
+  batch.clear();
+  if (flush_.empty()) flush_.swap(batch);  // reuse its block next time
 }
 
 void Worker::CloseUser(int64_t user_id, const std::string& token, uint16_t code,
