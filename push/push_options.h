@@ -19,6 +19,11 @@ struct PushOptions {
   // After a TLS 1.3 handshake, herald protects the records itself and frees
   // OpenSSL's per-connection state (false: OpenSSL keeps every connection).
   bool tls_own_records = true;
+  // Stateless TLS session tickets sealed with the keys in this file (0600,
+  // created when missing); empty: no tickets, every handshake is full.
+  std::string tls_ticket_key_file;
+  // The ticket key is replaced once this old (tickets live two periods).
+  std::chrono::seconds tls_ticket_rotation{12 * 3600};
   int threads = 0;  // I/O threads; 0: one per core it may run on
   // A connection whose undelivered frames exceed this is closed (4008).
   size_t max_queue_bytes = 1 << 20;

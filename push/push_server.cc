@@ -18,7 +18,7 @@ namespace ssl = boost::asio::ssl;
 namespace {
 
 absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
-    const PushOptions& options) {
+    const PushOptions& options, TlsTicketKeys* ticket_keys) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
@@ -42,11 +42,15 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
   }
   // Idle connections keep no read/write buffers.
   SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  // No session cache and no tickets: each would hold memory per connection
-  // (and clients of a push socket reconnect rarely).
+  // No session cache: it would hold memory per session. Resumption, when
+  // on, is by stateless tickets only (the client keeps the state), so a
+  // restarted node's clients skip the signature and key exchange.
   SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
   SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
+  if (ticket_keys != nullptr && !ticket_keys->Install(ctx->native_handle())) {
+    return absl::InternalError("cannot set up TLS session tickets");
+  }
   // TLS 1.3 suites by the server's preference: AES-128-GCM first (what
   // browsers pick themselves; ~30% less AES work per byte than AES-256,
   // whose 128-bit security margin is the same for a push stream), except
@@ -80,7 +84,13 @@ absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
   auto server = std::unique_ptr<PushServer>(new PushServer(std::move(options)));
   const PushOptions& opts = server->options_;
   if (!opts.plain) {
-    auto tls = MakeTlsContext(opts);
+    if (!opts.tls_ticket_key_file.empty()) {
+      auto keys = TlsTicketKeys::Load(opts.tls_ticket_key_file,
+                                      opts.tls_ticket_rotation);
+      if (!keys.ok()) return keys.status();
+      server->ticket_keys_ = std::move(*keys);
+    }
+    auto tls = MakeTlsContext(opts, server->ticket_keys_.get());
     if (!tls.ok()) return tls.status();
     server->tls_ = std::move(*tls);
   }

@@ -9,6 +9,7 @@
 #include "push/listener.h"
 #include "push/push_options.h"
 #include "push/router.h"
+#include "push/tls_ticket_keys.h"
 #include "push/worker.h"
 
 namespace herald::push {
@@ -47,6 +48,8 @@ class PushServer final : public Router {
 
   PushOptions options_;
   SharedCounters counters_;
+  // Outlives tls_, whose ticket callback uses it.
+  std::unique_ptr<TlsTicketKeys> ticket_keys_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> main_;

@@ -132,6 +132,7 @@ std::unique_ptr<Tls13Records> Tls13Records::Create(
       !records->DeriveKeys(records->write_)) {
     return nullptr;
   }
+  records->write_.seq = secrets.server_records_sent;
   return records;
 }
 

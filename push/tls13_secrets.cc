@@ -55,6 +55,14 @@ void OnKeyLogLine(const SSL* ssl, const char* line) {
   }
 }
 
+// Called as OpenSSL builds each NewSessionTicket, which it sends at the end
+// of the handshake, protected by the server's first application key.
+int OnTicketGenerated(SSL* ssl, void*) {
+  auto* secrets = static_cast<Tls13Secrets*>(SSL_get_ex_data(ssl, ExIndex()));
+  if (secrets != nullptr) ++secrets->server_records_sent;
+  return 1;
+}
+
 }  // namespace
 
 Tls13Secrets::~Tls13Secrets() {
@@ -65,7 +73,8 @@ Tls13Secrets::~Tls13Secrets() {
 bool Tls13Secrets::Install(SSL_CTX* ctx) {
   if (ExIndex() < 0) return false;
   SSL_CTX_set_keylog_callback(ctx, &OnKeyLogLine);
-  return true;
+  return SSL_CTX_set_session_ticket_cb(ctx, &OnTicketGenerated, nullptr,
+                                       nullptr) == 1;
 }
 
 void Tls13Secrets::Attach(SSL* ssl, Tls13Secrets* secrets) {

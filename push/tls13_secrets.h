@@ -25,8 +25,8 @@ struct Tls13Secrets {
 
   bool complete() const { return client_size > 0 && server_size > 0; }
 
-  // Makes every SSL made from `ctx` report its secrets. False if OpenSSL
-  // could not allocate the ex_data index.
+  // Makes every SSL made from `ctx` report its secrets and the session
+  // tickets it sends. False if OpenSSL could not allocate the ex_data index.
   static bool Install(SSL_CTX* ctx);
   // `secrets` must outlive the handshake of `ssl` (or be detached first,
   // with nullptr).
@@ -38,6 +38,9 @@ struct Tls13Secrets {
       server{};  // server_application_traffic_secret_0
   size_t client_size = 0;
   size_t server_size = 0;
+  // Records OpenSSL sent under the server's first application key (its
+  // NewSessionTickets): our own records continue from that sequence number.
+  uint64_t server_records_sent = 0;
 };
 
 }  // namespace herald::push

@@ -176,9 +176,10 @@ TlsSession::Step TlsSession::TryHandshake() {
 void TlsSession::MaybeTakeOverRecords() {
   if (!secrets_) return;
   Tls13Secrets::Attach(ssl_, nullptr);
-  // OpenSSL reads records exactly (no read-ahead) and sends no tickets, so
-  // once the handshake is done it holds no bytes of ours in either
-  // direction; SSL_has_pending proves the read side.
+  // OpenSSL reads records exactly (no read-ahead) and has sent its session
+  // ticket (counted in secrets_) before the handshake completes, so it then
+  // holds no bytes of ours in either direction; SSL_has_pending proves the
+  // read side.
   if (SSL_version(ssl_) == TLS1_3_VERSION && SSL_has_pending(ssl_) == 0) {
     records_ = Tls13Records::Create(SSL_get_current_cipher(ssl_), *secrets_);
   }

@@ -26,6 +26,11 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
                                           push_options.tls_key_file);
     if (!st.ok()) return st;
   }
+  if (!options.tls_tickets) {
+    push_options.tls_ticket_key_file.clear();
+  } else if (push_options.tls_ticket_key_file.empty()) {
+    push_options.tls_ticket_key_file = options.state + ".ticket-keys";
+  }
   auto push = push::PushServer::Create(push_options);
   if (!push.ok()) return push.status();
   app->push_ = std::move(*push);

@@ -141,6 +141,33 @@ const std::map<std::string, Flag>& Flags() {
         BoolFlag(
             "tls_own_records",
             [](HeraldOptions& o) -> bool& { return o.push.tls_own_records; })}},
+      {"tls_tickets",
+       {"TLS session resumption by stateless tickets (false: every "
+        "handshake is full)",
+        true,
+        BoolFlag("tls_tickets",
+                 [](HeraldOptions& o) -> bool& { return o.tls_tickets; })}},
+      {"tls_ticket_keys",
+       {"file of the session ticket keys (0600, created when missing); "
+        "default: <state>.ticket-keys",
+        false,
+        StringFlag("tls_ticket_keys",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.push.tls_ticket_key_file;
+                   })}},
+      {"tls_ticket_rotation_s",
+       {"age at which the ticket key is replaced; a ticket is accepted for "
+        "two periods",
+        false,
+        [](HeraldOptions& o, const std::string& v) {
+          int64_t s = 0;
+          if (!ParseNumber<int64_t>(v, 60, 30 * 86400, &s)) {
+            return Bad("tls_ticket_rotation_s", v,
+                       "seconds from 60 to 2592000");
+          }
+          o.push.tls_ticket_rotation = std::chrono::seconds(s);
+          return absl::OkStatus();
+        }}},
       {"threads",
        {"I/O threads (0: one per core)", false,
         NumberFlag<int>(

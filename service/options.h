@@ -14,6 +14,7 @@ struct HeraldOptions {
   push::PushOptions push;
   std::string grpc_address = "127.0.0.1:50051";
   std::string state = "herald.db";
+  bool tls_tickets = true;  // ticket keys default to <state>.ticket-keys
   size_t max_sessions = 1000000;
   ValidationLimits limits;
   bool verbose = false;
