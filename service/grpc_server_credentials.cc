@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,11 @@ absl::Status CheckKeyPair(const GrpcAuthOptions& auth) {
   }
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), auth.tls_key_file.c_str(),
                                   SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return FileError("grpc_tls_key", auth.tls_key_file,
+                       "does not match --grpc_tls_cert");
+    }
     return FileError("grpc_tls_key", auth.tls_key_file, OpenSslError());
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {

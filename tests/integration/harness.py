@@ -274,7 +274,9 @@ class Herald:
 
 
 class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor,
-                           grpc.StreamUnaryClientInterceptor):
+                           grpc.UnaryStreamClientInterceptor,
+                           grpc.StreamUnaryClientInterceptor,
+                           grpc.StreamStreamClientInterceptor):
     """Adds fixed metadata to every call (how the tests send a bearer token
     over plaintext loopback, where grpcio refuses call credentials)."""
 
@@ -287,7 +289,13 @@ class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor,
     def intercept_unary_unary(self, continuation, details, request):
         return continuation(self._details(details), request)
 
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
     def intercept_stream_unary(self, continuation, details, request_iterator):
+        return continuation(self._details(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):
         return continuation(self._details(details), request_iterator)
 
 
