@@ -145,7 +145,8 @@ absl::StatusOr<std::string> ReadGrpcTokenFile(const std::string& path) {
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
-MakeGrpcServerCredentials(const GrpcAuthOptions& auth) {
+MakeGrpcServerCredentials(const GrpcAuthOptions& auth,
+                          const std::string& address) {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (auth.tls()) {
     auto tls = TlsCredentials(auth);
@@ -154,7 +155,9 @@ MakeGrpcServerCredentials(const GrpcAuthOptions& auth) {
   } else if (!auth.token_file.empty()) {
     // Plaintext, but only from this host: local credentials check the peer
     // address, and unlike insecure ones accept a metadata processor.
-    credentials = grpc::experimental::LocalServerCredentials(LOCAL_TCP);
+    const bool unix_socket = address.rfind("unix", 0) == 0;
+    credentials = grpc::experimental::LocalServerCredentials(
+        unix_socket ? UDS : LOCAL_TCP);
   } else {
     return grpc::InsecureServerCredentials();
   }

@@ -18,8 +18,11 @@ namespace herald::service {
 //    gRPC's local credentials, which also refuse non-loopback peers).
 // Files are checked here so a mistake stops herald with a message naming
 // the flag and the file.
+// `address` is --grpc_address (a unix: one takes gRPC's local credentials
+// for Unix sockets).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>>
-MakeGrpcServerCredentials(const GrpcAuthOptions& auth);
+MakeGrpcServerCredentials(const GrpcAuthOptions& auth,
+                          const std::string& address);
 
 // How callers authenticate, for the start-up log: "plaintext, no
 // authentication", "TLS, mutual TLS", "TLS, bearer token", ...

@@ -13,7 +13,8 @@ namespace herald::service {
 absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     const HeraldOptions& options) {
   // First: a bad credential file stops herald before it opens anything.
-  auto grpc_credentials = MakeGrpcServerCredentials(options.grpc_auth);
+  auto grpc_credentials =
+      MakeGrpcServerCredentials(options.grpc_auth, options.grpc_address);
   if (!grpc_credentials.ok()) return grpc_credentials.status();
   auto app = std::unique_ptr<HeraldApp>(new HeraldApp());
 
