@@ -5,12 +5,17 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
 #include "push/log.h"
+#include "service/grpc_server_credentials.h"
 #include "service/tls_material.h"
 
 namespace herald::service {
 
 absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     const HeraldOptions& options) {
+  // First: a bad credential file stops herald before it opens anything.
+  auto grpc_credentials =
+      MakeGrpcServerCredentials(options.grpc_auth, options.grpc_address);
+  if (!grpc_credentials.ok()) return grpc_credentials.status();
   auto app = std::unique_ptr<HeraldApp>(new HeraldApp());
 
   auto registry = Registry::Open(
@@ -44,8 +49,8 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.grpc_address,
-                           grpc::InsecureServerCredentials(), &app->grpc_port_);
+  builder.AddListeningPort(options.grpc_address, *grpc_credentials,
+                           &app->grpc_port_);
   builder.RegisterService(app->service_.get());
   app->grpc_ = builder.BuildAndStart();
   if (!app->grpc_ || app->grpc_port_ == 0) {
@@ -58,8 +63,8 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
           app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
-          options.grpc_address, " (port ", app->grpc_port_, "), state ",
-          options.state);
+          options.grpc_address, " (port ", app->grpc_port_, ", ",
+          GrpcAuthName(options.grpc_auth), "), state ", options.state);
   return app;
 }
 

@@ -1,5 +1,8 @@
 #include "service/options.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 #include <functional>
 #include <map>
@@ -109,6 +112,38 @@ const std::map<std::string, Flag>& Flags() {
         StringFlag(
             "grpc_address",
             [](HeraldOptions& o) -> std::string& { return o.grpc_address; })}},
+      // gRPC API authentication (GrpcAuthOptions).
+      {"grpc_tls_cert",
+       {"PEM certificate chain of the gRPC API's TLS (with --grpc_tls_key)",
+        false,
+        StringFlag("grpc_tls_cert",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.grpc_auth.tls_cert_file;
+                   })}},
+      {"grpc_tls_key",
+       {"PEM private key of --grpc_tls_cert", false,
+        StringFlag("grpc_tls_key",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.grpc_auth.tls_key_file;
+                   })}},
+      {"grpc_client_ca",
+       {"mutual TLS: gRPC clients must present a certificate issued by this "
+        "PEM CA (needs --grpc_tls_cert)",
+        false,
+        StringFlag("grpc_client_ca",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.grpc_auth.client_ca_file;
+                   })}},
+      {"grpc_token_file",
+       {"file holding the bearer token every gRPC call must send as "
+        "'authorization: Bearer TOKEN' (not readable by others; without "
+        "TLS only on a loopback --grpc_address)",
+        false,
+        StringFlag("grpc_token_file",
+                   [](HeraldOptions& o) -> std::string& {
+                     return o.grpc_auth.token_file;
+                   })}},
+      // End of gRPC API authentication.
       {"state",
        {"SQLite file holding sessions, memberships and voice grants", false,
         StringFlag("state",
@@ -235,7 +270,68 @@ const std::map<std::string, Flag>& Flags() {
   return *flags;
 }
 
+// The gRPC API flags make sense together, and an address other hosts can
+// reach demands credentials: session tokens travel in OpenSession.
+absl::Status CheckGrpcAuth(const HeraldOptions& options) {
+  const GrpcAuthOptions& auth = options.grpc_auth;
+  if (auth.tls_cert_file.empty() != auth.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--grpc_tls_cert and --grpc_tls_key go together: give both or "
+        "neither");
+  }
+  if (!auth.client_ca_file.empty() && !auth.tls()) {
+    return absl::InvalidArgumentError(
+        "--grpc_client_ca needs TLS: give --grpc_tls_cert and "
+        "--grpc_tls_key too");
+  }
+  if (IsLoopbackGrpcAddress(options.grpc_address)) return absl::OkStatus();
+  if (!auth.authenticates()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to serve the gRPC API on ", options.grpc_address,
+        " without credentials: anyone who can reach it could open sessions "
+        "and publish. Give --grpc_tls_cert=FILE --grpc_tls_key=FILE with "
+        "--grpc_client_ca=FILE (mutual TLS) or --grpc_token_file=FILE "
+        "(bearer token), or bind a loopback --grpc_address"));
+  }
+  if (!auth.tls()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing to send the gRPC bearer token in clear on ",
+        options.grpc_address,
+        ": give --grpc_tls_cert=FILE --grpc_tls_key=FILE, or bind a "
+        "loopback --grpc_address"));
+  }
+  return absl::OkStatus();
+}
+
+// "HOST:PORT" or "[HOST]:PORT" -> HOST; no port: all of it.
+std::string GrpcHost(const std::string& address) {
+  if (!address.empty() && address[0] == '[') {
+    const size_t close = address.find(']');
+    return address.substr(
+        1, close == std::string::npos ? std::string::npos : close - 1);
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || address.find(':') != colon) {
+    return address;  // no port, or a bare IPv6 address
+  }
+  return address.substr(0, colon);
+}
+
 }  // namespace
+
+bool IsLoopbackGrpcAddress(const std::string& address) {
+  if (address.rfind("unix:", 0) == 0 ||
+      address.rfind("unix-abstract:", 0) == 0) {
+    return true;
+  }
+  const std::string host = GrpcHost(address);
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  return false;
+}
 
 std::string Usage() {
   std::string out =
@@ -285,6 +381,7 @@ absl::StatusOr<HeraldOptions> ParseOptions(
     return absl::InvalidArgumentError(
         "--tls_cert and --tls_key go together: give both or neither");
   }
+  if (auto st = CheckGrpcAuth(options); !st.ok()) return st;
   if (options.push.main_port != 0 &&
       options.push.main_port == options.push.voice_port) {
     return absl::InvalidArgumentError(

@@ -7,14 +7,19 @@
 
 namespace herald::bench {
 
-GrpcPublisher::GrpcPublisher(std::string address)
-    : address_(std::move(address)) {}
+GrpcPublisher::GrpcPublisher(std::string address,
+                             herald::tools::GrpcClientAuth auth)
+    : address_(std::move(address)), auth_(std::move(auth)) {}
 
 GrpcPublisher::~GrpcPublisher() = default;
 
 bool GrpcPublisher::Start(std::string* error) {
-  auto channel =
-      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  auto created = herald::tools::CreateHeraldChannel(address_, auth_);
+  if (!created.ok()) {
+    *error = std::string(created.status().message());
+    return false;
+  }
+  std::shared_ptr<grpc::Channel> channel = *std::move(created);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                  std::chrono::seconds(10))) {
     *error = "cannot reach gRPC at " + address_;

@@ -7,6 +7,7 @@
 
 #include "bench/loadgen/publisher.h"
 #include "herald/v1/herald.grpc.pb.h"
+#include "tools/heraldctl/grpc_client_auth.h"
 
 namespace herald::bench {
 
@@ -15,7 +16,7 @@ namespace herald::bench {
 // the JSON from the proto (text = "T<ns>"). Publisher thread only.
 class GrpcPublisher : public Publisher {
  public:
-  explicit GrpcPublisher(std::string address);
+  GrpcPublisher(std::string address, herald::tools::GrpcClientAuth auth);
   ~GrpcPublisher() override;
 
   bool Start(std::string* error) override;
@@ -31,6 +32,7 @@ class GrpcPublisher : public Publisher {
   void CloseStream(bool count_failure);
 
   std::string address_;
+  herald::tools::GrpcClientAuth auth_;
   std::unique_ptr<herald::v1::Herald::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientWriter<herald::v1::PublishRequest>> writer_;

@@ -66,8 +66,12 @@ struct Call {
 
 bool HeraldSetup::Run(int64_t first_user, int count, const ServerPlan& plan,
                       std::string* error) {
-  auto channel =
-      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+  auto created = herald::tools::CreateHeraldChannel(address_, auth_);
+  if (!created.ok()) {
+    *error = std::string(created.status().message());
+    return false;
+  }
+  std::shared_ptr<grpc::Channel> channel = *std::move(created);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                  std::chrono::seconds(10))) {
     *error = "cannot reach gRPC at " + address_;

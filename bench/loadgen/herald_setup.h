@@ -4,6 +4,7 @@
 #include <string>
 
 #include "bench/loadgen/server_plan.h"
+#include "tools/heraldctl/grpc_client_auth.h"
 
 namespace herald::bench {
 
@@ -14,7 +15,8 @@ namespace herald::bench {
 // completions, which only touch the mutex-guarded counters.
 class HeraldSetup {
  public:
-  explicit HeraldSetup(std::string address) : address_(std::move(address)) {}
+  HeraldSetup(std::string address, herald::tools::GrpcClientAuth auth)
+      : address_(std::move(address)), auth_(std::move(auth)) {}
 
   // Users first_user .. first_user+count-1. Returns false and sets *error
   // when a call failed.
@@ -23,6 +25,7 @@ class HeraldSetup {
 
  private:
   std::string address_;
+  herald::tools::GrpcClientAuth auth_;
 };
 
 }  // namespace herald::bench

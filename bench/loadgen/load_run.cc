@@ -108,7 +108,7 @@ bool LoadRun::Prepare(std::string* error) {
   if (options_.target == Target::kHerald && options_.setup &&
       options_.connections > 0) {
     int64_t t = MonoNowNs();
-    HeraldSetup setup(options_.grpc);
+    HeraldSetup setup(options_.grpc, options_.grpc_auth);
     if (!setup.Run(options_.user_offset + 1, options_.connections, plan_,
                    error)) {
       return false;
@@ -331,7 +331,8 @@ void LoadRun::RunTraffic() {
   }
   std::unique_ptr<Publisher> publisher;
   if (options_.target == Target::kHerald) {
-    publisher = std::make_unique<GrpcPublisher>(options_.grpc);
+    publisher =
+        std::make_unique<GrpcPublisher>(options_.grpc, options_.grpc_auth);
   } else {
     publisher = std::make_unique<HttpPublisher>(options_.publish_url,
                                                 options_.publish_connections);

@@ -58,6 +58,8 @@ const char* Options::Usage() {
          "{server} {servers})\n"
          "  [--grpc=127.0.0.1:50051] [--publish_url=http://127.0.0.1:P/pub/"
          "{server}]\n"
+         "  [--grpc_ca=FILE] [--grpc_cert=FILE --grpc_key=FILE] "
+         "[--grpc_token_file=FILE]\n"
          "  [--publish_connections=1] [--connections=1000] [--user_offset=0]\n"
          "  [--sources=127.0.0.1,127.0.0.2] [--threads=1] [--connect_rate=0]\n"
          "  [--max_handshakes=512] [--handshake_timeout_s=15] [--rate=0]\n"
@@ -106,6 +108,14 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
       }
     } else if (name == "grpc") {
       grpc = v;
+    } else if (name == "grpc_ca") {
+      grpc_auth.ca_file = v;
+    } else if (name == "grpc_cert") {
+      grpc_auth.cert_file = v;
+    } else if (name == "grpc_key") {
+      grpc_auth.key_file = v;
+    } else if (name == "grpc_token_file") {
+      grpc_auth.token_file = v;
     } else if (name == "publish_url") {
       publish_url = v;
     } else if (name == "publish_connections") {
@@ -202,6 +212,10 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
   }
   if (barrier_count > 0 && barrier_dir.empty()) {
     *error = "--barrier_count needs --barrier_dir";
+    return false;
+  }
+  if (auto st = grpc_auth.Check(); !st.ok()) {
+    *error = std::string(st.message());
     return false;
   }
   if (sources.empty()) sources.push_back("127.0.0.1");

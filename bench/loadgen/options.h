@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/heraldctl/grpc_client_auth.h"
+
 namespace herald::bench {
 
 enum class Mode { kFanout, kIdle, kServers };
@@ -15,6 +17,8 @@ struct Options {
   Mode mode = Mode::kFanout;
   Target target = Target::kHerald;
   std::string grpc = "127.0.0.1:50051";
+  // --grpc_ca, --grpc_cert, --grpc_key, --grpc_token_file (as heraldctl).
+  herald::tools::GrpcClientAuth grpc_auth;
   std::string publish_url;  // http target: http://HOST:PORT/path[{server}]
   int publish_connections = 1;
   std::string url;  // subscriber URL template

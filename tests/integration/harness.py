@@ -139,9 +139,15 @@ class Herald:
 
     _seq = itertools.count(1)
 
-    def __init__(self, args=(), name="herald", state_dir=None):
+    def __init__(self, args=(), name="herald", state_dir=None, grpc_credentials=None,
+                 grpc_metadata=()):
+        """grpc_credentials: grpc.ChannelCredentials of the harness's own
+        channel (None: plaintext); grpc_metadata: (key, value) pairs sent
+        with every call on it (a bearer token)."""
         self.args = list(args)
         self.name = name
+        self.grpc_credentials = grpc_credentials
+        self.grpc_metadata = tuple(grpc_metadata)
         (WORK_DIR / "states").mkdir(parents=True, exist_ok=True)
         (WORK_DIR / "logs").mkdir(parents=True, exist_ok=True)
         self.state_dir = Path(state_dir) if state_dir else Path(
@@ -192,7 +198,8 @@ class Herald:
             raise HeraldError("first stdout line is not 'ready main_port=N voice_port=N "
                               "grpc_port=N': %r" % line)
         self.main_port, self.voice_port, self.grpc_port = map(int, m.groups())
-        self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.grpc_port)
+        self.channel = grpc_channel("127.0.0.1:%d" % self.grpc_port,
+                                    self.grpc_credentials, self.grpc_metadata)
         try:
             grpc.channel_ready_future(self.channel).result(timeout=10)
         except grpc.FutureTimeoutError:
@@ -264,6 +271,81 @@ class Herald:
                 parts.append("channel=%s" % channel)
             query = "&".join(parts)
         return self.url(self.voice_port, query)
+
+
+class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor,
+                           grpc.UnaryStreamClientInterceptor,
+                           grpc.StreamUnaryClientInterceptor,
+                           grpc.StreamStreamClientInterceptor):
+    """Adds fixed metadata to every call (how the tests send a bearer token
+    over plaintext loopback, where grpcio refuses call credentials)."""
+
+    def __init__(self, metadata):
+        self.metadata = tuple(metadata)
+
+    def _details(self, details):
+        return details._replace(metadata=tuple(details.metadata or ()) + self.metadata)
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation, details, request_iterator):
+        return continuation(self._details(details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, details, request_iterator):
+        return continuation(self._details(details), request_iterator)
+
+
+def grpc_channel(target, credentials=None, metadata=()):
+    """A channel to herald's gRPC API: plaintext or TLS (`credentials`),
+    sending `metadata` with every call."""
+    if credentials is None:
+        channel = grpc.insecure_channel(target)
+    else:
+        channel = grpc.secure_channel(target, credentials)
+    if metadata:
+        channel = grpc.intercept_channel(channel, _MetadataInterceptor(metadata))
+    return channel
+
+
+def make_test_pki(directory):
+    """With openssl: a CA, a server certificate for 127.0.0.1/localhost, a
+    client certificate from that CA and one from another CA. Returns a dict
+    of PEM paths: ca, server_cert, server_key, client_cert, client_key,
+    other_ca, other_client_cert, other_client_key."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+    def new_ca(name):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", str(d / (name + ".key")), "-out", str(d / (name + ".pem")),
+            "-days", "2", "-subj", "/CN=herald test " + name)
+
+    def issue(name, ca, cn, ext):
+        (d / (name + ".ext")).write_text(ext)
+        run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(d / (name + ".key")), "-out", str(d / (name + ".csr")),
+            "-subj", "/CN=" + cn)
+        run("x509", "-req", "-in", str(d / (name + ".csr")), "-CA", str(d / (ca + ".pem")),
+            "-CAkey", str(d / (ca + ".key")), "-CAcreateserial", "-days", "2",
+            "-out", str(d / (name + ".pem")), "-extfile", str(d / (name + ".ext")))
+
+    new_ca("ca")
+    new_ca("other_ca")
+    issue("server", "ca", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+          "extendedKeyUsage=serverAuth\n")
+    issue("client", "ca", "backend", "extendedKeyUsage=clientAuth\n")
+    issue("other_client", "other_ca", "backend", "extendedKeyUsage=clientAuth\n")
+    return dict(ca=d / "ca.pem", server_cert=d / "server.pem", server_key=d / "server.key",
+                client_cert=d / "client.pem", client_key=d / "client.key",
+                other_ca=d / "other_ca.pem", other_client_cert=d / "other_client.pem",
+                other_client_key=d / "other_client.key")
 
 
 def insecure_client_context():

@@ -64,6 +64,9 @@ TEST(OptionsTest, ErrorsNameTheFlag) {
       {{"--tls_cert=a.pem"}, "--tls_cert and --tls_key go together"},
       {{"--main_port=5", "--voice_port=5"}, "must differ"},
       {{"--ping_interval_ms=1"}, "invalid value '1' for --ping_interval_ms"},
+      {{"--grpc_tls_cert=c.pem"}, "--grpc_tls_cert and --grpc_tls_key go"},
+      {{"--grpc_client_ca=ca.pem"}, "--grpc_client_ca needs TLS"},
+      {{"--grpc_token_file="}, "invalid value '' for --grpc_token_file"},
   };
   for (const auto& [args, want] : cases) {
     auto o = Parse(args);
@@ -72,6 +75,64 @@ TEST(OptionsTest, ErrorsNameTheFlag) {
     EXPECT_NE(std::string(o.status().message()).find(want), std::string::npos)
         << o.status().message();
     EXPECT_EQ(std::string(o.status().message()).find('\n'), std::string::npos);
+  }
+}
+
+TEST(OptionsTest, GrpcAuthFlags) {
+  auto o = Parse({"--grpc_tls_cert=c.pem", "--grpc_tls_key=k.pem",
+                  "--grpc_client_ca=ca.pem", "--grpc_token_file=t"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->grpc_auth.tls_cert_file, "c.pem");
+  EXPECT_EQ(o->grpc_auth.tls_key_file, "k.pem");
+  EXPECT_EQ(o->grpc_auth.client_ca_file, "ca.pem");
+  EXPECT_EQ(o->grpc_auth.token_file, "t");
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->grpc_auth.tls());
+  EXPECT_FALSE(d->grpc_auth.authenticates());
+}
+
+TEST(OptionsTest, LoopbackGrpcAddresses) {
+  for (const char* a :
+       {"127.0.0.1:50051", "127.1.2.3:0", "localhost:1", "[::1]:50051",
+        "unix:/run/herald.sock", "unix-abstract:herald"}) {
+    EXPECT_TRUE(IsLoopbackGrpcAddress(a)) << a;
+  }
+  for (const char* a : {"0.0.0.0:0", "[::]:50051", "10.0.0.1:50051",
+                        "128.0.0.1:1", "example.com:1", ":50051",
+                        "[::ffff:127.0.0.1]:1", "localhost.evil:1"}) {
+    EXPECT_FALSE(IsLoopbackGrpcAddress(a)) << a;
+  }
+}
+
+TEST(OptionsTest, NonLoopbackGrpcNeedsCredentials) {
+  auto o = Parse({"--grpc_address=0.0.0.0:0"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(std::string(o.status().message()),
+            "refusing to serve the gRPC API on 0.0.0.0:0 without "
+            "credentials: anyone who can reach it could open sessions and "
+            "publish. Give --grpc_tls_cert=FILE --grpc_tls_key=FILE with "
+            "--grpc_client_ca=FILE (mutual TLS) or --grpc_token_file=FILE "
+            "(bearer token), or bind a loopback --grpc_address");
+  // TLS alone authenticates nobody.
+  EXPECT_FALSE(Parse({"--grpc_address=0.0.0.0:0", "--grpc_tls_cert=c",
+                      "--grpc_tls_key=k"})
+                   .ok());
+  auto clear = Parse({"--grpc_address=0.0.0.0:0", "--grpc_token_file=t"});
+  ASSERT_FALSE(clear.ok());
+  EXPECT_NE(std::string(clear.status().message())
+                .find("refusing to send the gRPC bearer token in clear"),
+            std::string::npos);
+  for (std::vector<std::string> ok :
+       {std::vector<std::string>{"--grpc_address=0.0.0.0:0",
+                                 "--grpc_tls_cert=c", "--grpc_tls_key=k",
+                                 "--grpc_client_ca=ca"},
+        {"--grpc_address=0.0.0.0:0", "--grpc_tls_cert=c", "--grpc_tls_key=k",
+         "--grpc_token_file=t"},
+        {"--grpc_address=127.0.0.1:0", "--grpc_token_file=t"},
+        {"--grpc_address=127.0.0.1:0", "--grpc_tls_cert=c",
+         "--grpc_tls_key=k"}}) {
+    EXPECT_TRUE(Parse(ok).ok()) << ok[1];
   }
 }
 

@@ -1,13 +1,20 @@
 // heraldctl's pieces that need no server: flags, time parsing, the publish
 // builder, request flags and the WebSocket endpoint.
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "herald/v1/herald.pb.h"
+#include "tools/heraldctl/cli.h"
 #include "tools/heraldctl/event_builder.h"
 #include "tools/heraldctl/flags.h"
+#include "tools/heraldctl/grpc_client_auth.h"
+#include "tools/heraldctl/grpc_flags.h"
 #include "tools/heraldctl/message_flags.h"
 #include "tools/heraldctl/time_parse.h"
 #include "tools/heraldctl/ws_endpoint.h"
@@ -452,6 +459,86 @@ TEST(WsEndpointTest, RejectsOtherUrls) {
                           "wss://h:444/?token=x", "wss://h:444/#f",
                           "wss://user@h:444", "not a url"}) {
     EXPECT_FALSE(WsEndpoint::FromUrl(url, "t", std::nullopt).ok()) << url;
+  }
+}
+
+TEST(GrpcFlagsTest, ReadsTheCredentialFlags) {
+  auto auth = ReadGrpcClientAuth(
+      MustParse({"session", "open", "--grpc_ca=ca.pem", "--grpc_cert=c.pem",
+                 "--grpc_key=k.pem", "--grpc_token_file=t"}));
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  EXPECT_EQ(auth->ca_file, "ca.pem");
+  EXPECT_EQ(auth->cert_file, "c.pem");
+  EXPECT_EQ(auth->key_file, "k.pem");
+  EXPECT_EQ(auth->token_file, "t");
+  EXPECT_TRUE(auth->tls());
+
+  auto none = ReadGrpcClientAuth(MustParse({"session", "open"}));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->tls());
+  EXPECT_TRUE(none->token_file.empty());
+  auto token_only = ReadGrpcClientAuth(MustParse({"--grpc_token_file=t"}));
+  ASSERT_TRUE(token_only.ok());
+  EXPECT_FALSE(token_only->tls());  // plaintext to a loopback herald
+}
+
+TEST(GrpcFlagsTest, UsageErrors) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--grpc_cert=c.pem"},
+       "--grpc_cert and --grpc_key go together: give both or neither"},
+      {{"--grpc_key=k.pem"},
+       "--grpc_cert and --grpc_key go together: give both or neither"},
+      {{"--grpc_ca="}, "--grpc_ca needs a FILE (--grpc_ca=FILE)"},
+      {{"--grpc_token_file"},
+       "flag --grpc_token_file needs a value (--grpc_token_file=VALUE)"},
+  };
+  for (const auto& [args, want] : cases) {
+    auto auth = ReadGrpcClientAuth(MustParse(args));
+    ASSERT_FALSE(auth.ok()) << args[0];
+    EXPECT_EQ(auth.status().message(), want);
+  }
+}
+
+TEST(GrpcFlagsTest, TokenFile) {
+  const std::string path =
+      testing::TempDir() + "heraldctl_token_" + std::to_string(getpid());
+  FILE* f = fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  fputs("tok-123\n", f);
+  fclose(f);
+  auto token = ReadClientToken(path);
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ(*token, "tok-123");
+  f = fopen(path.c_str(), "wb");
+  fputs("\n", f);
+  fclose(f);
+  EXPECT_EQ(ReadClientToken(path).status().message(),
+            "--grpc_token_file=" + path + ": holds no token");
+  unlink(path.c_str());
+  EXPECT_EQ(ReadClientToken(path).status().message(),
+            "--grpc_token_file=" + path + ": No such file or directory");
+}
+
+// Every gRPC command takes the credential flags; a bad one is a usage error
+// (status 2) before anything is sent.
+TEST(GrpcFlagsTest, CommandsAcceptThemAndReportBadFiles) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"session", "open", "--token=t", "--user_id=1"},
+      {"publish", "got_server_owner", "--id=1", "--user_id=2"},
+  };
+  for (std::vector<std::string> args : commands) {
+    args.push_back("--grpc_token_file=/nonexistent/token");
+    std::ostringstream out, err;
+    EXPECT_EQ(Cli(out, err).Run(args), kExitUsage) << args[0];
+    EXPECT_EQ(err.str(),
+              "heraldctl: --grpc_token_file=/nonexistent/token: No such file "
+              "or directory\n");
+    args.back() = "--grpc_ca=/nonexistent/ca.pem";
+    std::ostringstream out2, err2;
+    EXPECT_EQ(Cli(out2, err2).Run(args), kExitUsage) << args[0];
+    EXPECT_EQ(err2.str(),
+              "heraldctl: --grpc_ca=/nonexistent/ca.pem: No such file or "
+              "directory\n");
   }
 }
 

@@ -11,7 +11,9 @@
 #include "grpcpp/grpcpp.h"
 #include "herald/v1/herald.grpc.pb.h"
 #include "tools/heraldctl/event_builder.h"
+#include "tools/heraldctl/grpc_client_auth.h"
 #include "tools/heraldctl/grpc_commands.h"
+#include "tools/heraldctl/grpc_flags.h"
 #include "tools/heraldctl/message_flags.h"
 #include "tools/heraldctl/tail_client.h"
 #include "tools/heraldctl/time_parse.h"
@@ -46,7 +48,8 @@ absl::StatusOr<std::chrono::milliseconds> ReadTimeout(const Flags& flags) {
   return std::chrono::milliseconds(*ms);
 }
 
-// Reads --grpc and --timeout_ms; the channel connects on the first call.
+// Reads --grpc, --timeout_ms and the credential flags; the channel
+// connects on the first call.
 absl::StatusOr<GrpcCommands> ConnectGrpc(const Flags& flags, std::ostream& out,
                                          std::ostream& err) {
   auto address = flags.GetString(kGrpcFlag, kDefaultGrpcAddress);
@@ -54,9 +57,12 @@ absl::StatusOr<GrpcCommands> ConnectGrpc(const Flags& flags, std::ostream& out,
   if (address->empty()) return UsageError("--grpc needs HOST:PORT");
   auto timeout = ReadTimeout(flags);
   if (!timeout.ok()) return timeout.status();
-  return GrpcCommands(v1::Herald::NewStub(grpc::CreateChannel(
-                          *address, grpc::InsecureChannelCredentials())),
-                      *timeout, out, err);
+  auto auth = ReadGrpcClientAuth(flags);
+  if (!auth.ok()) return auth.status();
+  auto channel = CreateHeraldChannel(*address, *auth);
+  if (!channel.ok()) return channel.status();
+  return GrpcCommands(v1::Herald::NewStub(*std::move(channel)), *timeout, out,
+                      err);
 }
 
 // A `GROUP VERB` command making one call; its flags are the fields of the
@@ -167,7 +173,7 @@ absl::StatusOr<int> Cli::Publish(const Flags& flags) {
   }
   const EventBuilder builder(NowTimestamp());
   auto request = builder.Build(flags.positional()[1],
-                               flags.Without({kGrpcFlag, kTimeoutFlag}));
+                               flags.Without(GrpcConnectionFlags()));
   if (!request.ok()) return request.status();
   auto commands = ConnectGrpc(flags, out_, err_);
   if (!commands.ok()) return commands.status();
@@ -189,12 +195,12 @@ absl::StatusOr<int> Cli::CallRpc(const Flags& flags) {
     if (command.group != group || command.verb != verb) continue;
     std::vector<std::string> known =
         MessageFlags::FlagNames(*command.request_type);
-    known.push_back(kGrpcFlag);
-    known.push_back(kTimeoutFlag);
+    known.insert(known.end(), GrpcConnectionFlags().begin(),
+                 GrpcConnectionFlags().end());
     if (absl::Status status = flags.CheckKnown(known, name); !status.ok()) {
       return status;
     }
-    auto call = command.prepare(flags.Without({kGrpcFlag, kTimeoutFlag}));
+    auto call = command.prepare(flags.Without(GrpcConnectionFlags()));
     if (!call.ok()) return call.status();
     auto commands = ConnectGrpc(flags, out_, err_);
     if (!commands.ok()) return commands.status();

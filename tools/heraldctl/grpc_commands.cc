@@ -31,6 +31,12 @@ int GrpcCommands::Finish(const grpc::Status& status) const {
        << absl::StatusCodeToString(
               static_cast<absl::StatusCode>(status.error_code()))
        << ": " << status.error_message() << std::endl;
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    err_ << "herald wants credentials: --grpc_token_file=FILE (its bearer "
+            "token), or --grpc_cert=FILE --grpc_key=FILE (a client "
+            "certificate of its --grpc_client_ca) with --grpc_ca=FILE"
+         << std::endl;
+  }
   return 1;
 }
 

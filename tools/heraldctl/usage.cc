@@ -11,6 +11,13 @@ constexpr char kGrpcFlags[] = R"(
 gRPC flags:
   --grpc=HOST:PORT   herald's gRPC address (default 127.0.0.1:50051)
   --timeout_ms=N     deadline of the call in milliseconds (default 5000)
+  --grpc_ca=FILE     use TLS, verifying herald with the CA certificates in
+                     FILE (PEM; herald's --grpc_tls_cert or its issuer)
+  --grpc_cert=FILE   use TLS, presenting this client certificate (PEM; with
+  --grpc_key=FILE    its key) to a herald with --grpc_client_ca
+  --grpc_token_file=FILE
+                     send the bearer token in FILE with every call (herald's
+                     --grpc_token_file)
 )";
 
 constexpr char kExitStatus[] = R"(
