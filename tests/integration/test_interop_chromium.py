@@ -208,8 +208,9 @@ class ChromiumInterop:
         await b.open(2, self.h.main_url(token))
         loop = asyncio.get_running_loop()
         end = loop.time() + TIMEOUT
-        while await self.publish(probe_req(u)) != 2:
-            self.assertLess(loop.time(), end, "second socket never admitted")
+        while (n := await self.publish(probe_req(u))) != 2:
+            self.assertLess(loop.time(), end, "herald holds %d sockets of the session, not 2 "
+                            "(browser events not yet consumed: %r)" % (n, b.pending))
             await asyncio.sleep(0.02)
         await b.expect_text(1, PROBE_FRAME, "probe on socket 1")
         await b.expect_text(2, PROBE_FRAME, "probe on socket 2")
