@@ -58,8 +58,10 @@ class GnutlsCli:
         await self.proc.stdin.drain()
 
     async def command(self, name):
-        # gnutls-cli runs an inline command only on a line of its own, read
-        # by itself: pause around it so it is not merged with frame bytes.
+        # gnutls-cli runs an inline command found at the start of a line
+        # (also when one read holds other lines too: line_frame ends every
+        # frame with its newline). The pauses only keep the steps apart in
+        # the logs; nothing depends on them.
         await asyncio.sleep(0.2)
         await self.write(b"^%s^\n" % name.encode())
         await asyncio.sleep(0.3)
