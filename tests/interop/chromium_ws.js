@@ -129,18 +129,36 @@ async function main() {
 // Fetches url from the page and reports the TLS parameters of the response
 // as DevTools' Network domain saw them (protocol, cipher, group).
 async function tlsOf(page, cdp, url) {
+  const requests = new Set();
+  let onRequest, onResponse, onFailed;
   const seen = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no response for ' + url)), 15000);
-    const onResponse = (e) => {
+    onRequest = (e) => {
+      if (e.request.url === url) requests.add(e.requestId);
+    };
+    onResponse = (e) => {
       if (e.response.url !== url) return;
       clearTimeout(timer);
-      cdp.off('Network.responseReceived', onResponse);
       resolve(e.response);
     };
+    onFailed = (e) => {  // e.g. net::ERR_CERT_AUTHORITY_INVALID
+      if (!requests.has(e.requestId)) return;
+      clearTimeout(timer);
+      reject(new Error('fetch of ' + url + ' failed: ' + e.errorText));
+    };
+    cdp.on('Network.requestWillBeSent', onRequest);
     cdp.on('Network.responseReceived', onResponse);
+    cdp.on('Network.loadingFailed', onFailed);
   });
   await page.evaluate((u) => fetch(u, {mode: 'no-cors'}).catch(() => {}), url);
-  const response = await seen;
+  let response;
+  try {
+    response = await seen;
+  } finally {
+    cdp.off('Network.requestWillBeSent', onRequest);
+    cdp.off('Network.responseReceived', onResponse);
+    cdp.off('Network.loadingFailed', onFailed);
+  }
   const d = response.securityDetails || {};
   return {
     ev: 'tls', status: response.status, protocol: d.protocol || null,
