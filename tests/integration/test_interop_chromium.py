@@ -19,7 +19,6 @@ import signal
 import subprocess
 import tempfile
 import unittest
-from pathlib import Path
 
 from harness import (PROBE_FRAME, WORK_DIR, HeraldCase, message_created, new_id, new_token,
                      pb, probe_req)
