@@ -2,12 +2,16 @@
 // completes a real handshake with OpenSSL, takes the traffic secrets from
 // the key log, and then sends records OpenSSL would never send in bulk:
 // KeyUpdate(update_requested), empty application-data records or
-// user_canceled warning alerts, as fast as the socket takes them, while it
+// user_canceled warning alerts, or (mixed) 31 empty records and one
+// user_canceled in turn, which resets every cap and carries no data, as
+// fast as the socket takes them, while it
 // opens whatever the server sends back. It prints one JSON line: what it
 // sent, how the server ended the connection and with which alert.
 //
-//   tls_flooder --port=P [--mode=keyupdate|empty|alert] [--seconds=S]
-//               [--max_records=N] [--read=1]
+//   tls_flooder --port=P [--mode=keyupdate|empty|alert|mixed] [--seconds=S]
+//               [--max_records=N] [--presealed=N] [--read=1]
+//
+// It prints "flooding" once the handshake is done and the flood starts.
 //
 // Thread: single-threaded.
 
@@ -45,6 +49,7 @@ struct Flags {
   double seconds = 5;
   long max_records = 1000000;
   bool read = true;
+  long presealed = 0;  // records sealed before the flood starts
 };
 
 bool ParseFlags(int argc, char** argv, Flags& flags) {
@@ -62,14 +67,17 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
       flags.seconds = std::atof(value.c_str());
     } else if (name == "max_records") {
       flags.max_records = std::atol(value.c_str());
+    } else if (name == "presealed") {
+      flags.presealed = std::atol(value.c_str());
     } else if (name == "read") {
       flags.read = value != "0";
     } else {
       return false;
     }
   }
-  return flags.port > 0 && (flags.mode == "keyupdate" ||
-                            flags.mode == "empty" || flags.mode == "alert");
+  return flags.port > 0 &&
+         (flags.mode == "keyupdate" || flags.mode == "empty" ||
+          flags.mode == "alert" || flags.mode == "mixed");
 }
 
 int Connect(int port) {
@@ -119,9 +127,13 @@ std::unique_ptr<Tls13Records> Handshake(int fd, double& handshake_s) {
   return records;
 }
 
-bool SealOne(Tls13Records& records, const std::string& mode, std::string& out) {
+// Seals the n-th record of the flood.
+bool SealOne(Tls13Records& records, const std::string& mode, long n,
+             std::string& out) {
   if (mode == "keyupdate") return records.SealKeyUpdate(true, out);
-  if (mode == "empty") return records.SealAppData("", 0, out);
+  if (mode == "empty" || (mode == "mixed" && n % 32 != 31)) {
+    return records.SealAppData("", 0, out);
+  }
   const uint8_t user_canceled[3] = {1, 90, 21};  // alert, then its type
   return records.SealInnerForTest(user_canceled, sizeof(user_canceled), out);
 }
@@ -131,9 +143,10 @@ bool SealOne(Tls13Records& records, const std::string& mode, std::string& out) {
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, flags)) {
-    std::fprintf(stderr,
-                 "usage: tls_flooder --port=P [--mode=keyupdate|empty|alert] "
-                 "[--seconds=S] [--max_records=N] [--read=0|1]\n");
+    std::fprintf(
+        stderr,
+        "usage: tls_flooder --port=P [--mode=keyupdate|empty|alert|mixed] "
+        "[--seconds=S] [--max_records=N] [--presealed=N] [--read=0|1]\n");
     return 2;
   }
   const int fd = Connect(flags.port);
@@ -148,10 +161,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(
-                  std::chrono::duration<double>(flags.seconds));
   long sent = 0;            // records sealed for the socket
   long received_bytes = 0;  // from the server
   std::string end = "deadline";
@@ -162,12 +171,26 @@ int main(int argc, char** argv) {
   std::string in;  // received, not yet opened
   bool sending = true;
   char buf[65536];
+  if (flags.presealed > 0) {
+    // Sealed ahead, the flood then costs this process a send() per socket
+    // buffer, while the server still opens every record.
+    flags.max_records = flags.presealed;
+    for (; sent < flags.presealed; ++sent) {
+      if (!SealOne(*records, flags.mode, sent, out)) return 1;
+    }
+  }
+  std::printf("flooding\n");
+  std::fflush(stdout);
+  const auto start = Clock::now();
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(
+                  std::chrono::duration<double>(flags.seconds));
   while (Clock::now() < deadline) {
     if (sending && out_off == out.size()) {
       out.clear();
       out_off = 0;
       for (int i = 0; i < 64 && sent < flags.max_records; ++i, ++sent) {
-        if (!SealOne(*records, flags.mode, out)) return 1;
+        if (!SealOne(*records, flags.mode, sent, out)) return 1;
       }
       if (out.empty()) sending = false;
     }
