@@ -21,10 +21,6 @@ namespace {
 // Per-thread scratch for herald's records: one socket read (a few whole
 // records), and the records of one write before send() takes them.
 constexpr size_t kReadScratchBytes = 4 * Tls13Records::kMaxRecordBytes;
-// Reading stops while more sealed bytes than this wait for the socket (a
-// high watermark, as Envoy's): a peer that does not read cannot make the
-// worker produce more for it.
-constexpr size_t kMaxUnsentToRead = 16 * 1024;
 uint8_t* ReadScratch() {
   thread_local std::unique_ptr<uint8_t[]> buffer(
       new uint8_t[kReadScratchBytes]);
@@ -223,9 +219,11 @@ TlsSession::Step TlsSession::TryRecordRead() {
   if (plain_off_ < plain_.size()) return DeliverPlain();
   if (rx_closed_) return Step::kFailed;
   if (!MaybeAnswerKeyUpdate()) return Step::kFailed;
-  if (tx_.size() - tx_off_ > kMaxUnsentToRead) {
-    // The peer does not take what we owe it: read nothing more until it
-    // does (the writable wait pumps the read again).
+  if (tx_off_ < tx_.size()) {
+    // The socket refused sealed bytes: a peer that does not take what we
+    // owe it is not read (its requests would only queue more answers) until
+    // it does; the writable wait pumps the read again. Its kernel send
+    // buffer is the high watermark.
     WaitWritable();
     return Step::kWaiting;
   }

@@ -15,7 +15,7 @@ import json
 import os
 import time
 
-from harness import HERALD_BIN, HeraldCase, message_created, new_id
+from harness import HERALD_BIN, HeraldCase, message_created, new_id, raw_ws_connect
 
 FLOODER = os.path.join(os.path.dirname(HERALD_BIN), "tests", "tls_flooder")
 UNEXPECTED_MESSAGE = 10
@@ -127,3 +127,43 @@ class TestTlsFlood(HeraldCase):
             # Nothing, or the handshake deadline's close_notify.
             self.assertIn((r["end"], r["received_bytes"]),
                           (("deadline", 0), ("close_notify", 24)), r)
+
+
+class TestTlsReadPausedWhileOutputWaits(HeraldCase):
+    """A client that never reads but keeps sending pings: once more than
+    16 KiB of sealed pongs wait for its socket, herald reads nothing more
+    from it, so TCP flow control stops the client (and no queue of pongs
+    grows for it). The queue bound is set far away to watch just that."""
+
+    HERALD_ARGS = ("--max_queue_bytes=268435456",)
+    LIMIT = 48 << 20  # what the client tries to send
+    BOUND = 16 << 20  # kernel buffers on both sides stay well below this
+
+    def flood_pings(self, sock):
+        ping = bytes([0x89, 0xFD, 1, 2, 3, 4]) + bytes(125)  # masked, 125 bytes
+        batch = ping * 500
+        sent = 0
+        sock.settimeout(1.0)
+        deadline = time.monotonic() + 8.0
+        while sent < self.LIMIT and time.monotonic() < deadline:
+            try:
+                sock.sendall(batch)
+            except (TimeoutError, OSError):
+                return sent, True  # blocked (sendall's part is not counted)
+            sent += len(batch)
+        return sent, False
+
+    async def test_non_reading_pinger_is_flow_controlled(self):
+        s, u = new_id(), new_id()
+        token = await self.session(u, [s])
+        sock, _ = await asyncio.to_thread(raw_ws_connect, self.h.main_port,
+                                          "/?token=" + token, True, 4096)
+        try:
+            await self.sync_user(u, expected=1)
+            sent, blocked = await asyncio.to_thread(self.flood_pings, sock)
+            print("\nnon-reading pinger: sent %.1f MiB, blocked %s" % (sent / 2 ** 20, blocked))
+            self.assertTrue(blocked, "herald kept reading: %d bytes of pings taken" % sent)
+            self.assertLess(sent, self.BOUND)
+            self.assertTrue(self.h.alive())
+        finally:
+            sock.close()
