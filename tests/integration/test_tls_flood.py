@@ -128,6 +128,15 @@ class TestTlsFlood(HeraldCase):
             self.assertIn((r["end"], r["received_bytes"]),
                           (("deadline", 0), ("close_notify", 24)), r)
 
+    async def test_bad_records_end_with_their_alert(self):
+        # RFC 8446 §5.2, §5.4, §6: not close_notify but the alert that names
+        # the error, read by an OpenSSL-keyed client.
+        for mode, alert in (("badtag", 20), ("overflow", 22)):
+            with self.subTest(mode=mode):
+                (r,) = await self.results(await self.start_flooders(mode, n=1))
+                self.assertEqual((r["end"], r["alert"], r["received_bytes"]),
+                                 ("alert", alert, 24), r)
+
 
 class TestTlsReadPausedWhileOutputWaits(HeraldCase):
     """A client that never reads but keeps sending pings: once more than

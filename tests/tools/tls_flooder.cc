@@ -4,11 +4,13 @@
 // KeyUpdate(update_requested), empty application-data records or
 // user_canceled warning alerts, or (mixed) 31 empty records and one
 // user_canceled in turn, which resets every cap and carries no data, as
-// fast as the socket takes them, while it
+// fast as the socket takes them; or one bad record (badtag: a wrong tag,
+// overflow: 2^14 + 2 bytes of inner plaintext with its padding), while it
 // opens whatever the server sends back. It prints one JSON line: what it
 // sent, how the server ended the connection and with which alert.
 //
-//   tls_flooder --port=P [--mode=keyupdate|empty|alert|mixed] [--seconds=S]
+//   tls_flooder --port=P [--mode=keyupdate|empty|alert|mixed|badtag|overflow]
+//               [--seconds=S]
 //               [--max_records=N] [--presealed=N] [--read=1]
 //
 // It prints "flooding" once the handshake is done and the flood starts.
@@ -77,7 +79,8 @@ bool ParseFlags(int argc, char** argv, Flags& flags) {
   }
   return flags.port > 0 &&
          (flags.mode == "keyupdate" || flags.mode == "empty" ||
-          flags.mode == "alert" || flags.mode == "mixed");
+          flags.mode == "alert" || flags.mode == "mixed" ||
+          flags.mode == "badtag" || flags.mode == "overflow");
 }
 
 int Connect(int port) {
@@ -131,6 +134,18 @@ std::unique_ptr<Tls13Records> Handshake(int fd, double& handshake_s) {
 bool SealOne(Tls13Records& records, const std::string& mode, long n,
              std::string& out) {
   if (mode == "keyupdate") return records.SealKeyUpdate(true, out);
+  if (mode == "badtag") {
+    if (!records.SealAppData("x", 1, out)) return false;
+    out.back() ^= 1;  // the tag's last byte
+    return true;
+  }
+  if (mode == "overflow") {
+    std::string inner(1 << 14, 'o');
+    inner += '\x17';  // application data, then one zero of padding too many
+    inner += '\0';
+    return records.SealInnerForTest(
+        reinterpret_cast<const uint8_t*>(inner.data()), inner.size(), out);
+  }
   if (mode == "empty" || (mode == "mixed" && n % 32 != 31)) {
     return records.SealAppData("", 0, out);
   }
@@ -145,7 +160,8 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, flags)) {
     std::fprintf(
         stderr,
-        "usage: tls_flooder --port=P [--mode=keyupdate|empty|alert|mixed] "
+        "usage: tls_flooder --port=P "
+        "[--mode=keyupdate|empty|alert|mixed|badtag|overflow] "
         "[--seconds=S] [--max_records=N] [--presealed=N] [--read=0|1]\n");
     return 2;
   }
@@ -171,6 +187,9 @@ int main(int argc, char** argv) {
   std::string in;  // received, not yet opened
   bool sending = true;
   char buf[65536];
+  if (flags.mode == "badtag" || flags.mode == "overflow") {
+    flags.max_records = 1;
+  }
   if (flags.presealed > 0) {
     // Sealed ahead, the flood then costs this process a send() per socket
     // buffer, while the server still opens every record.
