@@ -15,7 +15,6 @@ constexpr uint8_t kAlert = 21;
 constexpr uint8_t kHandshake = 22;
 constexpr uint8_t kKeyUpdate = 24;  // handshake message type
 constexpr uint8_t kCloseNotify = 0;
-constexpr uint8_t kUserCanceled = 90;
 constexpr size_t kHeaderBytes = 5;
 constexpr size_t kTagBytes = 16;
 constexpr size_t kMaxPlaintext = 1 << 14;
@@ -103,11 +102,18 @@ bool AppendSealed(std::string& out, size_t room, SealInto seal_into) {
 
 std::unique_ptr<Tls13Records> Tls13Records::Create(
     const SSL_CIPHER* cipher, const Tls13Secrets& secrets) {
-  if (cipher == nullptr || !secrets.complete()) return nullptr;
+  if (cipher == nullptr) return nullptr;
+  return Create(static_cast<uint16_t>(SSL_CIPHER_get_id(cipher) & 0xffff),
+                secrets);
+}
+
+std::unique_ptr<Tls13Records> Tls13Records::Create(
+    uint16_t suite_id, const Tls13Secrets& secrets) {
+  if (!secrets.complete()) return nullptr;
   int suite;
   const EVP_MD* md;
   size_t key_size;
-  switch (SSL_CIPHER_get_id(cipher) & 0xffff) {
+  switch (suite_id) {
     case 0x1301:  // TLS_AES_128_GCM_SHA256
       suite = 0, md = EVP_sha256(), key_size = 16;
       break;
@@ -182,7 +188,8 @@ size_t Tls13Records::MaxSealedBytes(size_t size) {
 
 size_t Tls13Records::SealAppDataInto(Pieces pieces, size_t size, uint8_t* dst) {
   size_t written = 0;
-  if (write_.seq >= records_per_key_) {
+  // One KeyUpdate both answers the peer's requests and rotates our key.
+  if (key_update_owed_ || write_.seq >= records_per_key_) {
     written = SealKeyUpdateInto(false, dst);
     if (written == 0) return 0;
   }
@@ -210,13 +217,37 @@ bool Tls13Records::SealCloseNotify(std::string& out) {
   });
 }
 
+bool Tls13Records::SealFatalAlert(Alert alert, std::string& out) {
+  const uint8_t message[2] = {2, static_cast<uint8_t>(alert)};  // fatal
+  const boost::asio::const_buffer piece(message, sizeof(message));
+  return AppendSealed(out, MaxSealedBytes(sizeof(message)), [&](uint8_t* dst) {
+    return Seal(kAlert, Pieces(&piece, 1), sizeof(message), dst);
+  });
+}
+
+bool Tls13Records::AnswerKeyUpdate(std::string& out) {
+  return !key_update_owed_ || SealKeyUpdate(false, out);
+}
+
+bool Tls13Records::SealInnerForTest(const uint8_t* inner, size_t size,
+                                    std::string& out) {
+  EVP_CIPHER_CTX* ctx = ThreadContext(suite_);
+  if (ctx == nullptr) return false;
+  return AppendSealed(out, kHeaderBytes + size + kTagBytes, [&](uint8_t* dst) {
+    if (size > 0) std::memcpy(dst + kHeaderBytes, inner, size);
+    return EncryptRecord(ctx, dst, size);
+  });
+}
+
 size_t Tls13Records::SealKeyUpdateInto(bool request_update, uint8_t* dst) {
   const uint8_t message[5] = {kKeyUpdate, 0, 0, 1,
                               static_cast<uint8_t>(request_update ? 1 : 0)};
   const boost::asio::const_buffer piece(message, sizeof(message));
   // The KeyUpdate itself goes under the old key; what follows, the new.
   const size_t n = Seal(kHandshake, Pieces(&piece, 1), sizeof(message), dst);
-  return n > 0 && NextGeneration(write_) ? n : 0;
+  if (n == 0 || !NextGeneration(write_)) return 0;
+  key_update_owed_ = false;
+  return n;
 }
 
 bool Tls13Records::SealKeyUpdate(bool request_update, std::string& out) {
@@ -235,15 +266,7 @@ size_t Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
   size_t written = 0;
   do {
     const size_t chunk = std::min(left, kMaxPlaintext);
-    const size_t body = chunk + 1 + kTagBytes;  // content, type, tag
     uint8_t* record = dst + written;
-    record[0] = kApplicationData;  // outer type of every protected record
-    record[1] = 3;
-    record[2] = 3;
-    record[3] = static_cast<uint8_t>(body >> 8);
-    record[4] = static_cast<uint8_t>(body);
-    uint8_t nonce[12];
-    Nonce(write_, nonce);
     uint8_t* sealed = record + kHeaderBytes;
     // Gather the chunk and the content type where the ciphertext goes and
     // encrypt in place: one cipher call per record runs the AEAD's fast
@@ -265,114 +288,171 @@ size_t Tls13Records::Seal(uint8_t type, Pieces pieces, size_t size,
       }
     }
     sealed[chunk] = type;
-    int n = 0;
-    size_t total = 0;
-    if (EVP_CipherInit_ex(ctx, nullptr, nullptr, write_.key.data(), nonce, 1) !=
-            1 ||
-        EVP_CipherUpdate(ctx, nullptr, &n, record,
-                         static_cast<int>(kHeaderBytes)) != 1 ||
-        EVP_CipherUpdate(ctx, sealed, &n, sealed,
-                         static_cast<int>(chunk + 1)) != 1) {
-      return 0;
-    }
-    total += static_cast<size_t>(n);
-    if (EVP_CipherFinal_ex(ctx, sealed + total, &n) != 1) return 0;
-    total += static_cast<size_t>(n);
-    if (total != chunk + 1 || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
-                                                  static_cast<int>(kTagBytes),
-                                                  sealed + chunk + 1) != 1) {
-      return 0;
-    }
-    ++write_.seq;
-    written += kHeaderBytes + body;
+    const size_t n = EncryptRecord(ctx, record, chunk + 1);
+    if (n == 0) return 0;
+    written += n;
     left -= chunk;
   } while (left > 0);
   return written;
 }
 
+size_t Tls13Records::EncryptRecord(EVP_CIPHER_CTX* ctx, uint8_t* record,
+                                   size_t inner) {
+  const size_t body = inner + kTagBytes;
+  record[0] = kApplicationData;  // outer type of every protected record
+  record[1] = 3;
+  record[2] = 3;
+  record[3] = static_cast<uint8_t>(body >> 8);
+  record[4] = static_cast<uint8_t>(body);
+  uint8_t nonce[12];
+  Nonce(write_, nonce);
+  uint8_t* sealed = record + kHeaderBytes;
+  int n = 0;
+  size_t total = 0;
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, write_.key.data(), nonce, 1) !=
+          1 ||
+      EVP_CipherUpdate(ctx, nullptr, &n, record,
+                       static_cast<int>(kHeaderBytes)) != 1 ||
+      EVP_CipherUpdate(ctx, sealed, &n, sealed, static_cast<int>(inner)) != 1) {
+    return 0;
+  }
+  total += static_cast<size_t>(n);
+  if (EVP_CipherFinal_ex(ctx, sealed + total, &n) != 1) return 0;
+  total += static_cast<size_t>(n);
+  if (total != inner ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
+                          static_cast<int>(kTagBytes), sealed + inner) != 1) {
+    return 0;
+  }
+  ++write_.seq;
+  return kHeaderBytes + body;
+}
+
 Tls13Records::OpenStatus Tls13Records::Open(const uint8_t* in, size_t size,
                                             size_t& consumed,
-                                            std::string& plain,
-                                            std::string& reply) {
+                                            std::string& plain) {
   consumed = 0;
   EVP_CIPHER_CTX* ctx = ThreadContext(suite_);
-  if (ctx == nullptr) return OpenStatus::kError;
+  if (ctx == nullptr) return Fail(Alert::kInternalError);
   while (size - consumed >= kHeaderBytes) {
     const uint8_t* record = in + consumed;
     const size_t body = size_t{record[3]} << 8 | record[4];
     // After the handshake every record is protected and looks like
     // application data from outside (legacy_record_version is ignored).
-    if (record[0] != kApplicationData || body < 1 + kTagBytes ||
-        kHeaderBytes + body > kMaxRecordBytes) {
-      return OpenStatus::kError;
+    // Both limits are checked on the header, before the body arrives, so
+    // no buffer grows for a record that would be refused.
+    if (record[0] != kApplicationData) return Fail(Alert::kUnexpectedMessage);
+    if (kHeaderBytes + body > kMaxRecordBytes ||
+        body > kMaxInnerPlaintextBytes + kTagBytes) {
+      return Fail(Alert::kRecordOverflow);  // RFC 8446 §5.2, §5.4
     }
+    if (body < 1 + kTagBytes) return Fail(Alert::kBadRecordMac);
     if (size - consumed < kHeaderBytes + body) break;  // incomplete
-    const size_t sealed_size = body - kTagBytes;
-    const size_t at = plain.size();
-    plain.resize(at + sealed_size);
-    auto* opened = reinterpret_cast<uint8_t*>(plain.data() + at);
-    uint8_t nonce[12];
-    Nonce(read_, nonce);
-    int n = 0;
-    int total = 0;
-    bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, read_.key.data(), nonce,
-                                0) == 1 &&
-              EVP_CipherUpdate(ctx, nullptr, &n, record,
-                               static_cast<int>(kHeaderBytes)) == 1 &&
-              EVP_CipherUpdate(ctx, opened, &n, record + kHeaderBytes,
-                               static_cast<int>(sealed_size)) == 1;
-    total += n;
-    ok = ok &&
-         EVP_CIPHER_CTX_ctrl(
-             ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagBytes),
-             const_cast<uint8_t*>(record + kHeaderBytes + sealed_size)) == 1 &&
-         EVP_CipherFinal_ex(ctx, opened + total, &n) == 1;
-    if (!ok) {
-      plain.resize(at);
-      return OpenStatus::kError;
-    }
-    ++read_.seq;
     consumed += kHeaderBytes + body;
-    // TLSInnerPlaintext: content, then the real type, then zero padding.
-    size_t end = plain.size();
-    while (end > at && plain[end - 1] == 0) --end;
-    if (end == at) {
-      plain.resize(at);
-      return OpenStatus::kError;
-    }
-    const auto type = static_cast<uint8_t>(plain[end - 1]);
-    const size_t content = end - 1 - at;
-    if (content > kMaxPlaintext) {
-      plain.resize(at);
-      return OpenStatus::kError;
-    }
-    if (type == kApplicationData) {
-      plain.resize(end - 1);
-      continue;
-    }
-    const std::string message = plain.substr(at, content);
-    plain.resize(at);
-    if (type == kAlert) {
-      if (message.size() != 2) return OpenStatus::kError;
-      const auto description = static_cast<uint8_t>(message[1]);
-      if (description == kCloseNotify) return OpenStatus::kPeerClosed;
-      if (description == kUserCanceled) continue;  // close_notify follows
-      return OpenStatus::kError;
-    }
-    if (type != kHandshake) return OpenStatus::kError;
-    // The only handshake message a client sends now is KeyUpdate, whole
-    // and last in its record (RFC 8446 §5.1: it may not span a key change).
-    if (message.size() != 5 || static_cast<uint8_t>(message[0]) != kKeyUpdate ||
-        message[1] != 0 || message[2] != 0 || message[3] != 1) {
-      return OpenStatus::kError;
-    }
-    const auto request = static_cast<uint8_t>(message[4]);
-    if (request > 1 || !NextGeneration(read_)) return OpenStatus::kError;
-    if (request == 1 && !SealKeyUpdate(false, reply)) {
-      return OpenStatus::kError;
-    }
+    const OpenStatus status = OpenRecord(ctx, record, body, plain);
+    if (status != OpenStatus::kOk) return status;
   }
   return OpenStatus::kOk;
+}
+
+Tls13Records::OpenStatus Tls13Records::OpenRecord(EVP_CIPHER_CTX* ctx,
+                                                  const uint8_t* record,
+                                                  size_t body,
+                                                  std::string& plain) {
+  const size_t sealed_size = body - kTagBytes;
+  const size_t at = plain.size();
+  plain.resize(at + sealed_size);
+  auto* opened = reinterpret_cast<uint8_t*>(plain.data() + at);
+  uint8_t nonce[12];
+  Nonce(read_, nonce);
+  int n = 0;
+  int total = 0;
+  bool ok = EVP_CipherInit_ex(ctx, nullptr, nullptr, read_.key.data(), nonce,
+                              0) == 1 &&
+            EVP_CipherUpdate(ctx, nullptr, &n, record,
+                             static_cast<int>(kHeaderBytes)) == 1 &&
+            EVP_CipherUpdate(ctx, opened, &n, record + kHeaderBytes,
+                             static_cast<int>(sealed_size)) == 1;
+  total += n;
+  ok = ok &&
+       EVP_CIPHER_CTX_ctrl(
+           ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagBytes),
+           const_cast<uint8_t*>(record + kHeaderBytes + sealed_size)) == 1 &&
+       EVP_CipherFinal_ex(ctx, opened + total, &n) == 1;
+  if (!ok) {
+    plain.resize(at);
+    return Fail(Alert::kBadRecordMac);
+  }
+  ++read_.seq;
+  // TLSInnerPlaintext: content, then the real type, then zero padding.
+  size_t end = plain.size();
+  while (end > at && plain[end - 1] == 0) --end;
+  if (end == at) {  // no type byte (RFC 8446 §5.4)
+    plain.resize(at);
+    return Fail(Alert::kUnexpectedMessage);
+  }
+  const auto type = static_cast<uint8_t>(plain[end - 1]);
+  const size_t content = end - 1 - at;
+  if (content == 0) {
+    if (++empty_records_ > kMaxEmptyRecords) {
+      plain.resize(at);
+      return Fail(Alert::kUnexpectedMessage);
+    }
+  } else {
+    empty_records_ = 0;
+  }
+  if (type != kAlert) warning_alerts_ = 0;
+  if (type == kApplicationData) {
+    if (content > 0) key_updates_ = 0;
+    plain.resize(end - 1);
+    return OpenStatus::kOk;
+  }
+  const std::string message = plain.substr(at, content);
+  plain.resize(at);
+  if (type == kAlert) return HandleAlert(message);
+  if (type == kHandshake) return HandleHandshake(message);
+  return Fail(Alert::kUnexpectedMessage);
+}
+
+Tls13Records::OpenStatus Tls13Records::HandleAlert(const std::string& message) {
+  if (message.size() != 2) return Fail(Alert::kDecodeError);
+  const auto description = static_cast<Alert>(message[1]);
+  if (description == Alert::kCloseNotify) return OpenStatus::kPeerClosed;
+  if (description == Alert::kUserCanceled) {  // close_notify follows
+    if (++warning_alerts_ > kMaxWarningAlerts) {
+      return Fail(Alert::kUnexpectedMessage);
+    }
+    return OpenStatus::kOk;
+  }
+  // Every other alert is fatal in TLS 1.3 whatever its level (§6.2).
+  alert_ = description;
+  return OpenStatus::kPeerAlert;
+}
+
+Tls13Records::OpenStatus Tls13Records::HandleHandshake(
+    const std::string& message) {
+  // The only handshake message a client sends now is KeyUpdate, whole
+  // and last in its record (RFC 8446 §5.1: it may not span a key change).
+  if (message.size() < 4) return Fail(Alert::kDecodeError);
+  if (static_cast<uint8_t>(message[0]) != kKeyUpdate) {
+    return Fail(Alert::kUnexpectedMessage);
+  }
+  if (message.size() != 5 || message[1] != 0 || message[2] != 0 ||
+      message[3] != 1) {
+    return Fail(Alert::kDecodeError);
+  }
+  if (++key_updates_ > kMaxKeyUpdates) return Fail(Alert::kUnexpectedMessage);
+  const auto request = static_cast<uint8_t>(message[4]);
+  if (request > 1) return Fail(Alert::kIllegalParameter);  // §4.6.3
+  if (!NextGeneration(read_)) return Fail(Alert::kInternalError);
+  // Requests received before our answer goes out share that one answer.
+  if (request == 1) key_update_owed_ = true;
+  return OpenStatus::kOk;
+}
+
+Tls13Records::OpenStatus Tls13Records::Fail(Alert alert) {
+  alert_ = alert;
+  return OpenStatus::kError;
 }
 
 }  // namespace herald::push

@@ -217,64 +217,107 @@ TlsSession::Step TlsSession::TryWrite() {
 }
 
 TlsSession::Step TlsSession::TryRecordRead() {
-  const int fd = socket_.native_handle();
-  for (;;) {
-    if (plain_off_ < plain_.size()) {
-      const size_t n = std::min(read_size_, plain_.size() - plain_off_);
-      std::memcpy(read_data_, plain_.data() + plain_off_, n);
-      plain_off_ += n;
-      if (plain_off_ == plain_.size()) {
-        Release(plain_);
-        plain_off_ = 0;
-      }
-      read_pending_ = false;
-      read_size_ = n;
-      return Step::kDone;
-    }
-    if (rx_closed_) return Step::kFailed;
-    uint8_t* scratch = ReadScratch();
-    const ssize_t got = ::read(fd, scratch, kReadScratchBytes);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        WaitReadable();
-        return Step::kWaiting;
-      }
-      return Step::kFailed;
-    }
-    if (got == 0) {  // EOF without close_notify: the stream ends here
-      rx_closed_ = true;
-      continue;
-    }
-    const uint8_t* in = scratch;
-    size_t size = static_cast<size_t>(got);
-    if (!rx_.empty()) {
-      rx_.append(reinterpret_cast<const char*>(scratch), size);
-      in = reinterpret_cast<const uint8_t*>(rx_.data());
-      size = rx_.size();
-    }
-    size_t consumed = 0;
-    std::string reply;
-    const Tls13Records::OpenStatus status =
-        records_->Open(in, size, consumed, plain_, reply);
-    if (!reply.empty()) {
-      tx_.append(reply);
-      if (!waiting_writable_ && FlushTx() == Step::kFailed) {
-        rx_closed_ = true;
-      }
-    }
-    if (status != Tls13Records::OpenStatus::kOk) {
-      rx_closed_ = true;  // close_notify or a bad record: read what came before
-      Release(rx_);
-      continue;
-    }
-    if (in == scratch) {
-      rx_.assign(reinterpret_cast<const char*>(in) + consumed, size - consumed);
-    } else {
-      rx_.erase(0, consumed);
-    }
-    if (rx_.empty()) Release(rx_);
+  if (plain_off_ < plain_.size()) return DeliverPlain();
+  if (rx_closed_) return Step::kFailed;
+  if (!MaybeAnswerKeyUpdate()) return Step::kFailed;
+  if (tx_off_ < tx_.size()) {
+    // The socket refused sealed bytes: a peer that does not take what we
+    // owe it is not read (its requests would only queue more answers) until
+    // it does; the writable wait pumps the read again. Its kernel send
+    // buffer is the high watermark.
+    WaitWritable();
+    return Step::kWaiting;
   }
+  uint8_t* scratch = ReadScratch();
+  ssize_t got;
+  do {
+    got = ::read(socket_.native_handle(), scratch, kReadScratchBytes);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      WaitReadable();
+      return Step::kWaiting;
+    }
+    return Step::kFailed;
+  }
+  if (got == 0) {  // EOF without close_notify: the stream ends here
+    rx_closed_ = true;
+    return Step::kFailed;
+  }
+  OpenRecords(scratch, static_cast<size_t>(got));
+  if (plain_off_ < plain_.size()) return DeliverPlain();
+  if (rx_closed_) return Step::kFailed;
+  if (!MaybeAnswerKeyUpdate()) return Step::kFailed;
+  // Records that carried no data (KeyUpdates, empty records, alerts, part
+  // of a record): one socket read per turn, then the worker serves others.
+  YieldRead();
+  return Step::kWaiting;
+}
+
+TlsSession::Step TlsSession::DeliverPlain() {
+  const size_t n = std::min(read_size_, plain_.size() - plain_off_);
+  std::memcpy(read_data_, plain_.data() + plain_off_, n);
+  plain_off_ += n;
+  if (plain_off_ == plain_.size()) {
+    Release(plain_);
+    plain_off_ = 0;
+  }
+  read_pending_ = false;
+  read_size_ = n;
+  return Step::kDone;
+}
+
+void TlsSession::OpenRecords(const uint8_t* scratch, size_t size) {
+  const uint8_t* in = scratch;
+  if (!rx_.empty()) {
+    rx_.append(reinterpret_cast<const char*>(scratch), size);
+    in = reinterpret_cast<const uint8_t*>(rx_.data());
+    size = rx_.size();
+  }
+  size_t consumed = 0;
+  const Tls13Records::OpenStatus status =
+      records_->Open(in, size, consumed, plain_);
+  if (status != Tls13Records::OpenStatus::kOk) {
+    // What came before is still read. A bad record's alert replaces
+    // close_notify when the socket closes; after the peer's alert nothing
+    // more is sent.
+    if (status == Tls13Records::OpenStatus::kError) {
+      fatal_alert_ = records_->alert();
+    } else if (status == Tls13Records::OpenStatus::kPeerAlert) {
+      close_notify_sent_ = true;
+    }
+    rx_closed_ = true;
+    Release(rx_);
+    return;
+  }
+  if (in == scratch) {
+    rx_.assign(reinterpret_cast<const char*>(in) + consumed, size - consumed);
+  } else {
+    rx_.erase(0, consumed);
+  }
+  if (rx_.empty()) Release(rx_);
+}
+
+bool TlsSession::MaybeAnswerKeyUpdate() {
+  // Sealed once nothing queued is ahead of it; until then further requests
+  // share it, and a write seals it in front of its own records.
+  if (!records_->key_update_owed() || close_notify_sent_ ||
+      tx_off_ < tx_.size()) {
+    return true;
+  }
+  Release(tx_);
+  tx_off_ = 0;
+  if (!records_->AnswerKeyUpdate(tx_)) return false;
+  return waiting_writable_ || FlushTx() != Step::kFailed;
+}
+
+void TlsSession::YieldRead() {
+  if (read_yield_posted_) return;
+  read_yield_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
+    read_yield_posted_ = false;
+    Pump();
+  });
 }
 
 TlsSession::Step TlsSession::TryRecordWrite() {
@@ -405,7 +448,9 @@ void TlsSession::CloseSocket() {
     if (!close_notify_sent_ && tx_off_ == tx_.size()) {
       close_notify_sent_ = true;
       std::string alert;
-      if (records_->SealCloseNotify(alert)) {
+      // A bad record ends with its fatal alert instead (RFC 8446 §6.2).
+      if (fatal_alert_ ? records_->SealFatalAlert(*fatal_alert_, alert)
+                       : records_->SealCloseNotify(alert)) {
         // Best effort and never waits: the socket closes right after.
         (void)::send(socket_.native_handle(), alert.data(), alert.size(),
                      MSG_NOSIGNAL | MSG_DONTWAIT);

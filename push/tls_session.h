@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "boost/asio/ip/tcp.hpp"
@@ -46,8 +47,17 @@ class TlsSession final : public Connection {
   void MaybeTakeOverRecords();
   Step TryRead();
   Step TryWrite();
-  // The same, when herald does the records.
+  // The same, when herald does the records. A read turn does at most one
+  // socket read, then delivers data or yields to other connections.
   Step TryRecordRead();
+  Step DeliverPlain();
+  // Opens rx_ + in[0, size); a bad record or the peer's alert ends rx.
+  void OpenRecords(const uint8_t* in, size_t size);
+  // Seals the KeyUpdate the peer asked for once nothing queued precedes
+  // it; false if the connection must end.
+  bool MaybeAnswerKeyUpdate();
+  // Pumps again from a post: the next read turn waits its turn.
+  void YieldRead();
   Step TryRecordWrite();
   // Sends tx_; kDone once it is empty.
   Step FlushTx();
@@ -72,8 +82,11 @@ class TlsSession final : public Connection {
   size_t plain_off_ = 0;
   std::string tx_;
   size_t tx_off_ = 0;
-  bool rx_closed_ = false;  // close_notify, EOF or a bad record
-  bool close_notify_sent_ = false;
+  bool rx_closed_ = false;          // close_notify, EOF or a bad record
+  bool close_notify_sent_ = false;  // or nothing more may be sent
+  // A bad record: the alert sent instead of close_notify.
+  std::optional<Tls13Records::Alert> fatal_alert_;
+  bool read_yield_posted_ = false;
   bool write_sealed_ = false;  // the pending write is in tx_ (or sent)
   bool handshake_pending_ = false;
   bool read_pending_ = false;

@@ -72,6 +72,17 @@ class Tls13RecordsTest : public ::testing::TestWithParam<const char*> {
     ASSERT_EQ(BIO_ctrl_pending(server_out_), 0u);  // no tickets, nothing owed
     records_ = Tls13Records::Create(SSL_get_current_cipher(server_), secrets_);
     ASSERT_NE(records_, nullptr);
+    // The client's side played by hand, from the same secrets swapped.
+    Tls13Secrets swapped;
+    swapped.client = secrets_.server;
+    swapped.client_size = secrets_.server_size;
+    swapped.server = secrets_.client;
+    swapped.server_size = secrets_.client_size;
+    crafter_ = Tls13Records::Create(
+        static_cast<uint16_t>(
+            SSL_CIPHER_get_id(SSL_get_current_cipher(server_)) & 0xffff),
+        swapped);
+    ASSERT_NE(crafter_, nullptr);
   }
 
   void TearDown() override {
@@ -108,9 +119,35 @@ class Tls13RecordsTest : public ::testing::TestWithParam<const char*> {
   }
 
   Tls13Records::OpenStatus Open(const std::string& bytes, size_t& consumed,
-                                std::string& plain, std::string& reply) {
+                                std::string& plain) {
     return records_->Open(reinterpret_cast<const uint8_t*>(bytes.data()),
-                          bytes.size(), consumed, plain, reply);
+                          bytes.size(), consumed, plain);
+  }
+
+  // One record the client could send: TLSInnerPlaintext `content`, `type`
+  // and `padding` zeros, sealed under the client's current key.
+  std::string Craft(const std::string& content, uint8_t type,
+                    size_t padding = 0) {
+    std::string inner = content;
+    inner.push_back(static_cast<char>(type));
+    inner.append(padding, '\0');
+    std::string out;
+    EXPECT_TRUE(crafter_->SealInnerForTest(
+        reinterpret_cast<const uint8_t*>(inner.data()), inner.size(), out));
+    return out;
+  }
+  std::string CraftKeyUpdate(bool request) {
+    std::string out;
+    EXPECT_TRUE(crafter_->SealKeyUpdate(request, out));
+    return out;
+  }
+
+  // Opens `bytes` and expects them to fail with `alert`.
+  void ExpectAlert(const std::string& bytes, Tls13Records::Alert alert) {
+    size_t consumed = 0;
+    std::string plain;
+    EXPECT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kError);
+    EXPECT_EQ(static_cast<int>(records_->alert()), static_cast<int>(alert));
   }
 
   SSL_CTX* server_ctx_ = nullptr;
@@ -123,7 +160,11 @@ class Tls13RecordsTest : public ::testing::TestWithParam<const char*> {
   BIO* client_out_ = nullptr;
   Tls13Secrets secrets_;
   std::unique_ptr<Tls13Records> records_;
+  std::unique_ptr<Tls13Records> crafter_;
 };
+
+using Alert = Tls13Records::Alert;
+constexpr uint8_t kAppData = 23, kAlertType = 21, kHandshakeType = 22;
 
 TEST_P(Tls13RecordsTest, ClientReadsSealedData) {
   std::string records;
@@ -159,11 +200,11 @@ TEST_P(Tls13RecordsTest, OpensClientData) {
   ASSERT_EQ(SSL_write(client_, "pong", 4), 4);
   const std::string bytes = ClientBytes();
   size_t consumed = 0;
-  std::string plain, reply;
-  EXPECT_EQ(Open(bytes, consumed, plain, reply), Tls13Records::OpenStatus::kOk);
+  std::string plain;
+  EXPECT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
   EXPECT_EQ(consumed, bytes.size());
   EXPECT_EQ(plain, "pingpong");
-  EXPECT_TRUE(reply.empty());
+  EXPECT_FALSE(records_->key_update_owed());
 }
 
 TEST_P(Tls13RecordsTest, IncompleteRecordWaitsForTheRest) {
@@ -171,13 +212,12 @@ TEST_P(Tls13RecordsTest, IncompleteRecordWaitsForTheRest) {
   ASSERT_EQ(SSL_write(client_, big.data(), static_cast<int>(big.size())),
             static_cast<int>(big.size()));
   const std::string bytes = ClientBytes();
-  std::string plain, reply, pending;
+  std::string plain, pending;
   size_t consumed = 0;
   // One byte at a time: nothing opens until a record is whole.
   for (char c : bytes) {
     pending.push_back(c);
-    ASSERT_EQ(Open(pending, consumed, plain, reply),
-              Tls13Records::OpenStatus::kOk);
+    ASSERT_EQ(Open(pending, consumed, plain), Tls13Records::OpenStatus::kOk);
     pending.erase(0, consumed);
   }
   EXPECT_TRUE(pending.empty());
@@ -189,31 +229,33 @@ TEST_P(Tls13RecordsTest, AnswersRequestedKeyUpdate) {
   ASSERT_EQ(SSL_write(client_, "after", 5), 5);
   size_t consumed = 0;
   std::string plain, reply;
-  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain),
             Tls13Records::OpenStatus::kOk);
   EXPECT_EQ(plain, "after");
-  ASSERT_FALSE(reply.empty());  // our KeyUpdate, under the old key
+  ASSERT_TRUE(records_->key_update_owed());
+  ASSERT_TRUE(records_->AnswerKeyUpdate(reply));  // under the old key
+  EXPECT_EQ(reply.size(), 5u + 5 + 1 + 16);
+  EXPECT_FALSE(records_->key_update_owed());
   ASSERT_TRUE(records_->SealAppData("post", 4, reply));  // under the new one
   EXPECT_EQ(ClientReads(reply), "post");
   // Both directions keep working on the new keys.
   ASSERT_EQ(SSL_write(client_, "again", 5), 5);
   plain.clear();
-  reply.clear();
-  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain),
             Tls13Records::OpenStatus::kOk);
   EXPECT_EQ(plain, "again");
-  EXPECT_TRUE(reply.empty());
+  EXPECT_FALSE(records_->key_update_owed());
 }
 
 TEST_P(Tls13RecordsTest, KeyUpdateNotRequestedNeedsNoAnswer) {
   ASSERT_EQ(SSL_key_update(client_, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
   ASSERT_EQ(SSL_write(client_, "x", 1), 1);
   size_t consumed = 0;
-  std::string plain, reply;
-  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+  std::string plain;
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain),
             Tls13Records::OpenStatus::kOk);
   EXPECT_EQ(plain, "x");
-  EXPECT_TRUE(reply.empty());
+  EXPECT_FALSE(records_->key_update_owed());
   std::string records;
   ASSERT_TRUE(records_->SealAppData("y", 1, records));
   EXPECT_EQ(ClientReads(records), "y");
@@ -235,8 +277,8 @@ TEST_P(Tls13RecordsTest, RotatesItsKeyBeforeTheUsageLimit) {
 TEST_P(Tls13RecordsTest, CloseNotifyBothWays) {
   ASSERT_GE(SSL_shutdown(client_), 0);
   size_t consumed = 0;
-  std::string plain, reply;
-  EXPECT_EQ(Open(ClientBytes(), consumed, plain, reply),
+  std::string plain;
+  EXPECT_EQ(Open(ClientBytes(), consumed, plain),
             Tls13Records::OpenStatus::kPeerClosed);
   std::string records;
   ASSERT_TRUE(records_->SealCloseNotify(records));
@@ -251,9 +293,9 @@ TEST_P(Tls13RecordsTest, RejectsTamperedRecord) {
   std::string bytes = ClientBytes();
   bytes[bytes.size() - 3] ^= 0x01;  // inside the tag
   size_t consumed = 0;
-  std::string plain, reply;
-  EXPECT_EQ(Open(bytes, consumed, plain, reply),
-            Tls13Records::OpenStatus::kError);
+  std::string plain;
+  EXPECT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kError);
+  EXPECT_EQ(records_->alert(), Alert::kBadRecordMac);
   EXPECT_TRUE(plain.empty());
 }
 
@@ -261,29 +303,187 @@ TEST_P(Tls13RecordsTest, RejectsReplayedRecord) {
   ASSERT_EQ(SSL_write(client_, "once", 4), 4);
   const std::string bytes = ClientBytes();
   size_t consumed = 0;
-  std::string plain, reply;
-  ASSERT_EQ(Open(bytes, consumed, plain, reply), Tls13Records::OpenStatus::kOk);
-  EXPECT_EQ(Open(bytes, consumed, plain, reply),  // sequence moved on
+  std::string plain;
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(Open(bytes, consumed, plain),  // sequence moved on
             Tls13Records::OpenStatus::kError);
+  EXPECT_EQ(records_->alert(), Alert::kBadRecordMac);
   EXPECT_EQ(plain, "once");
 }
 
 TEST_P(Tls13RecordsTest, RejectsUnprotectedAndOversizedRecords) {
-  size_t consumed = 0;
-  std::string plain, reply;
   // A plaintext alert after the handshake.
-  EXPECT_EQ(Open(std::string("\x15\x03\x03\x00\x02\x01\x00", 7), consumed,
-                 plain, reply),
-            Tls13Records::OpenStatus::kError);
+  ExpectAlert(std::string("\x15\x03\x03\x00\x02\x01\x00", 7),
+              Alert::kUnexpectedMessage);
   // A header announcing more than 2^14 + 256 bytes is refused before the
   // body arrives, so no buffer grows for it.
-  EXPECT_EQ(
-      Open(std::string("\x17\x03\x03\x41\x01", 5), consumed, plain, reply),
-      Tls13Records::OpenStatus::kError);
+  ExpectAlert(std::string("\x17\x03\x03\x41\x01", 5), Alert::kRecordOverflow);
   // Too short to hold a tag.
-  EXPECT_EQ(Open(std::string("\x17\x03\x03\x00\x05zzzzz", 10), consumed, plain,
-                 reply),
-            Tls13Records::OpenStatus::kError);
+  ExpectAlert(std::string("\x17\x03\x03\x00\x05zzzzz", 10),
+              Alert::kBadRecordMac);
+}
+
+TEST_P(Tls13RecordsTest, InnerPlaintextLimitCountsPadding) {
+  // 2^14 bytes of content and the type byte: the largest allowed.
+  const std::string full(1 << 14, 'f');
+  size_t consumed = 0;
+  std::string plain;
+  ASSERT_EQ(Open(Craft(full, kAppData), consumed, plain),
+            Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, full);
+  // Padding counts (RFC 8446 §5.4): one zero more is too long, although
+  // the content alone would fit once the zeros are stripped.
+  ExpectAlert(Craft(full, kAppData, 1), Alert::kRecordOverflow);
+}
+
+TEST_P(Tls13RecordsTest, PaddingUpToTheLimitIsStripped) {
+  const size_t padding = (1 << 14) - 2;  // 2 + type + padding = 2^14 + 1
+  size_t consumed = 0;
+  std::string plain;
+  std::string bytes = Craft("ab", kAppData, padding);
+  bytes += Craft("cd", kAppData, 1);  // each sealed in turn: += sequences them
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "abcd");
+}
+
+TEST_P(Tls13RecordsTest, WrongInnerTypesAreUnexpected) {
+  ExpectAlert(Craft("", 0, 40), Alert::kUnexpectedMessage);  // all zeros
+}
+
+TEST_P(Tls13RecordsTest, ChangeCipherSpecInsideIsUnexpected) {
+  ExpectAlert(Craft("\x01", 20), Alert::kUnexpectedMessage);
+}
+
+TEST_P(Tls13RecordsTest, UnknownInnerTypeIsUnexpected) {
+  ExpectAlert(Craft("x", 99), Alert::kUnexpectedMessage);
+}
+
+TEST_P(Tls13RecordsTest, OtherHandshakeMessageIsUnexpected) {
+  // A NewSessionTicket, which only a server sends.
+  ExpectAlert(Craft(std::string("\x04\x00\x00\x01\x00", 5), kHandshakeType),
+              Alert::kUnexpectedMessage);
+}
+
+TEST_P(Tls13RecordsTest, ShortKeyUpdateIsADecodeError) {
+  ExpectAlert(Craft(std::string("\x18\x00\x00", 3), kHandshakeType),
+              Alert::kDecodeError);
+}
+
+TEST_P(Tls13RecordsTest, KeyUpdateWithWrongLengthIsADecodeError) {
+  ExpectAlert(Craft(std::string("\x18\x00\x00\x02\x01\x00", 6), kHandshakeType),
+              Alert::kDecodeError);
+}
+
+TEST_P(Tls13RecordsTest, KeyUpdateWithUnknownRequestIsIllegal) {
+  ExpectAlert(Craft(std::string("\x18\x00\x00\x01\x02", 5), kHandshakeType),
+              Alert::kIllegalParameter);
+}
+
+TEST_P(Tls13RecordsTest, MalformedAlertIsADecodeError) {
+  ExpectAlert(Craft(std::string("\x01\x00\x00", 3), kAlertType),
+              Alert::kDecodeError);
+}
+
+TEST_P(Tls13RecordsTest, PeerFatalAlertEndsWithoutAnswer) {
+  size_t consumed = 0;
+  std::string plain;
+  std::string bytes = Craft("data", kAppData);
+  bytes += Craft(std::string("\x02\x28", 2), kAlertType);
+  EXPECT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kPeerAlert);
+  EXPECT_EQ(static_cast<int>(records_->alert()), 40);  // handshake_failure
+  EXPECT_EQ(plain, "data");
+}
+
+TEST_P(Tls13RecordsTest, OneAnswerCoversSeveralKeyUpdateRequests) {
+  size_t consumed = 0;
+  std::string plain;
+  std::string bytes = CraftKeyUpdate(true);
+  bytes += CraftKeyUpdate(true);
+  bytes += CraftKeyUpdate(true);
+  bytes += Craft("data", kAppData);
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "data");
+  EXPECT_TRUE(records_->key_update_owed());
+  // The next write carries one KeyUpdate (27 bytes) ahead of its record.
+  std::string records;
+  ASSERT_TRUE(records_->SealAppData("post", 4, records));
+  EXPECT_EQ(records.size(), 27u + 5 + 4 + 1 + 16);
+  EXPECT_FALSE(records_->key_update_owed());
+  std::string nothing;
+  ASSERT_TRUE(records_->AnswerKeyUpdate(nothing));
+  EXPECT_TRUE(nothing.empty());  // already answered
+  EXPECT_EQ(ClientReads(records), "post");
+  // A request after the answer is owed again.
+  ASSERT_EQ(Open(CraftKeyUpdate(true), consumed, plain),
+            Tls13Records::OpenStatus::kOk);
+  EXPECT_TRUE(records_->key_update_owed());
+  ASSERT_TRUE(records_->AnswerKeyUpdate(records));
+  EXPECT_FALSE(records_->key_update_owed());
+}
+
+TEST_P(Tls13RecordsTest, CapsKeyUpdatesWithoutData) {
+  std::string bytes;
+  for (int i = 0; i < Tls13Records::kMaxKeyUpdates; ++i) {
+    bytes += CraftKeyUpdate(i % 2 == 0);
+  }
+  size_t consumed = 0;
+  std::string plain;
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  // Application data resets the count; empty records do not.
+  bytes = Craft("x", kAppData);
+  bytes += Craft("", kAppData);
+  for (int i = 0; i < Tls13Records::kMaxKeyUpdates; ++i) {
+    bytes += CraftKeyUpdate(false);
+  }
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "x");
+  ExpectAlert(CraftKeyUpdate(true), Alert::kUnexpectedMessage);
+}
+
+TEST_P(Tls13RecordsTest, CapsEmptyRecordsInARow) {
+  std::string bytes;
+  for (int i = 0; i < Tls13Records::kMaxEmptyRecords; ++i) {
+    bytes += Craft("", kAppData, i % 3);
+  }
+  bytes += Craft("y", kAppData);  // resets the count
+  for (int i = 0; i < Tls13Records::kMaxEmptyRecords; ++i) {
+    bytes += Craft("", kAppData);
+  }
+  size_t consumed = 0;
+  std::string plain;
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "y");
+  ExpectAlert(Craft("", kAppData), Alert::kUnexpectedMessage);
+}
+
+TEST_P(Tls13RecordsTest, CapsWarningAlertsInARow) {
+  std::string bytes;
+  for (int i = 0; i < Tls13Records::kMaxWarningAlerts; ++i) {
+    bytes += Craft(std::string("\x01\x5a", 2), kAlertType);
+  }
+  bytes += Craft("z", kAppData);  // resets the count
+  for (int i = 0; i < Tls13Records::kMaxWarningAlerts; ++i) {
+    bytes += Craft(std::string("\x01\x5a", 2), kAlertType);
+  }
+  size_t consumed = 0;
+  std::string plain;
+  ASSERT_EQ(Open(bytes, consumed, plain), Tls13Records::OpenStatus::kOk);
+  EXPECT_EQ(plain, "z");
+  ExpectAlert(Craft(std::string("\x01\x5a", 2), kAlertType),
+              Alert::kUnexpectedMessage);
+}
+
+TEST_P(Tls13RecordsTest, OpenSslClientReadsOurFatalAlert) {
+  std::string records;
+  ASSERT_TRUE(records_->SealFatalAlert(Alert::kRecordOverflow, records));
+  BIO_write(client_in_, records.data(), static_cast<int>(records.size()));
+  char buf[8];
+  ERR_clear_error();
+  const int r = SSL_read(client_, buf, sizeof(buf));
+  EXPECT_EQ(SSL_get_error(client_, r), SSL_ERROR_SSL);
+  // OpenSSL names the alert it received: "tlsv1 alert record overflow".
+  EXPECT_EQ(ERR_GET_REASON(ERR_peek_last_error()),
+            SSL_AD_REASON_OFFSET + SSL_AD_RECORD_OVERFLOW);
 }
 
 INSTANTIATE_TEST_SUITE_P(Suites, Tls13RecordsTest,
