@@ -134,6 +134,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kHandshake;
   bool registered_ = false;
   bool counted_admitted_ = false;
+  bool counted_user_ = false;  // in the per-user quota
   bool writing_ = false;
   bool flush_scheduled_ = false;  // in the worker's flush list
   bool reading_ = false;

@@ -37,6 +37,18 @@ void Worker::RemoveSocket(Connection* c) {
   if (sockets_.erase(c) > 0) {
     counters_.sockets.fetch_sub(1, std::memory_order_relaxed);
   }
+  if (auto it = peers_.find(c); it != peers_.end()) {
+    counters_.peers.Close(it->second);
+    peers_.erase(it);
+  }
+}
+
+void Worker::TrackPeer(Connection* c, const PeerLimits::Key& peer) {
+  if (sockets_.contains(c)) {
+    peers_[c] = peer;
+  } else {
+    counters_.peers.Close(peer);
+  }
 }
 
 bool Worker::TryCountAdmitted() {
@@ -50,6 +62,16 @@ bool Worker::TryCountAdmitted() {
 void Worker::UncountAdmitted() {
   counters_.admitted.fetch_sub(1, std::memory_order_relaxed);
 }
+
+bool Worker::TryCountUser(int64_t user_id) {
+  if (counters_.users.TryAcquire(user_id, options_.max_connections_per_user)) {
+    return true;
+  }
+  counters_.refused_user.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void Worker::UncountUser(int64_t user_id) { counters_.users.Release(user_id); }
 
 void Worker::Register(Connection* c, const std::vector<int64_t>& server_ids) {
   by_id_[c->id()] = c;
