@@ -65,6 +65,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t user_id() const { return user_id_; }
   const std::string& token() const { return token_; }
   bool admitted() const { return registered_; }
+  // Still in the TLS or HTTP handshake (may be evicted under a flood).
+  bool handshaking() const { return state_ == State::kHandshake; }
   // Servers this main connection is subscribed to (kept by the worker).
   absl::flat_hash_set<int64_t>& servers() { return servers_; }
 

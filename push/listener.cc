@@ -95,17 +95,25 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
     OnAcceptError(ec);
     return;
   }
-  bool peer_counted = false;
-  PeerLimits::Key peer{};
-  if (!Screen(socket, worker, &peer_counted, &peer)) {
+  Admission admission;
+  if (!Screen(socket, worker, admission)) {
     DoAccept();
     return;
   }
   counters_.accepting.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  worker->Post([worker, kind = kind_, tls = tls_, peer_counted, peer,
+  worker->Post([worker, kind = kind_, tls = tls_, admission,
                 &counters = counters_, socket = std::move(socket)]() mutable {
+    counters.accepting.fetch_sub(1, std::memory_order_relaxed);
+    if (admission.evict && !worker->EvictOldestHandshake()) {
+      // The handshaking sockets are closing ones or on other workers.
+      counters.refused_handshaking.fetch_add(1, std::memory_order_relaxed);
+      if (admission.peer_counted) counters.peers.Close(admission.peer);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
     std::shared_ptr<Connection> session;
     if (tls != nullptr) {
       session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
@@ -116,14 +124,14 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
           std::make_shared<PlainSession>(*worker, kind, std::move(socket));
     }
     session->Start();
-    counters.accepting.fetch_sub(1, std::memory_order_relaxed);
-    if (peer_counted) worker->TrackPeer(session.get(), peer);
+    if (admission.peer_counted)
+      worker->TrackPeer(session.get(), admission.peer);
   });
   DoAccept();
 }
 
-bool Listener::Screen(tcp::socket& socket, Worker* worker, bool* peer_counted,
-                      PeerLimits::Key* peer) {
+bool Listener::Screen(tcp::socket& socket, Worker* worker,
+                      Admission& admission) {
   const PushOptions& o = worker->options();
   const size_t sockets = counters_.sockets.load(std::memory_order_relaxed) +
                          counters_.accepting.load(std::memory_order_relaxed);
@@ -133,11 +141,8 @@ bool Listener::Screen(tcp::socket& socket, Worker* worker, bool* peer_counted,
     RefuseAtAccept(socket, false);
     return false;
   }
-  if (sockets >= admitted + o.max_handshaking) {
-    counters_.refused_handshaking.fetch_add(1, std::memory_order_relaxed);
-    RefuseAtAccept(socket, false);
-    return false;
-  }
+  // Full of sockets not admitted: this one takes the oldest one's place.
+  admission.evict = sockets >= admitted + o.max_handshaking;
   if (o.max_connections_per_ip == 0 &&
       o.max_new_connections_per_ip_per_sec == 0) {
     return true;
@@ -148,12 +153,12 @@ bool Listener::Screen(tcp::socket& socket, Worker* worker, bool* peer_counted,
     RefuseAtAccept(socket, false);  // already reset by the peer
     return false;
   }
-  *peer = PeerLimits::KeyOf(remote.address());
-  switch (counters_.peers.TryOpen(*peer, o.max_connections_per_ip,
+  admission.peer = PeerLimits::KeyOf(remote.address());
+  switch (counters_.peers.TryOpen(admission.peer, o.max_connections_per_ip,
                                   o.max_new_connections_per_ip_per_sec,
                                   std::chrono::steady_clock::now())) {
     case PeerLimits::Verdict::kOk:
-      *peer_counted = true;
+      admission.peer_counted = true;
       return true;
     case PeerLimits::Verdict::kTooManyOpen:
       counters_.refused_ip_open.fetch_add(1, std::memory_order_relaxed);

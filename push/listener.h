@@ -16,9 +16,11 @@ namespace herald::push {
 // Accepts TCP connections on one port and hands each to a worker, round
 // robin, where a Session is created for it. Before any TLS or HTTP work a
 // socket is screened: beyond the descriptor budget (max_connections +
-// max_handshaking sockets), beyond max_handshaking sockets not admitted, or
-// beyond its IP's limits it is closed at once (plain: after an HTTP 429 for
-// the per-IP limits), and counted in SharedCounters.
+// max_handshaking sockets) or beyond its IP's limits it is closed at once
+// (plain: after an HTTP 429 for the per-IP limits), and counted in
+// SharedCounters. With max_handshaking sockets not admitted, a new socket
+// takes the place of its worker's oldest handshaking one (closed), so a
+// flood of silent sockets bounds memory without locking good clients out.
 //
 // Out of descriptors (EMFILE/ENFILE) the listener keeps one spare
 // descriptor: it closes it, accepts and closes the pending connection (so
@@ -54,9 +56,15 @@ class Listener {
   bool ShedWithSpare();
   void ReopenSpare();
   void PauseAccepting();
-  // Screens a new socket; true: it may go on, `peer` counted if limited.
+  // What Screen decided for a socket that may go on.
+  struct Admission {
+    bool evict = false;         // take the place of the oldest handshake
+    bool peer_counted = false;  // counted in the per-IP table as `peer`
+    PeerLimits::Key peer{};
+  };
+  // Screens a new socket: false if it was refused (and closed).
   bool Screen(boost::asio::ip::tcp::socket& socket, Worker* worker,
-              bool* peer_counted, PeerLimits::Key* peer);
+              Admission& admission);
   void RefuseAtAccept(boost::asio::ip::tcp::socket& socket, bool tell_http);
 
   boost::asio::ip::tcp::acceptor acceptor_;

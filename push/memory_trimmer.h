@@ -19,7 +19,7 @@ namespace herald::push {
 // Thread: runs on the io_context it is given (the first worker's).
 class MemoryTrimmer {
  public:
-  static constexpr size_t kDrop = 256;
+  static constexpr size_t kDrop = 128;
   static constexpr std::chrono::milliseconds kSample{250};
   static constexpr std::chrono::seconds kMinInterval{2};
 

@@ -31,6 +31,26 @@ void Worker::Join() {
 void Worker::AddSocket(Connection* c) {
   sockets_.insert(c);
   counters_.sockets.fetch_add(1, std::memory_order_relaxed);
+  PruneHandshakes();
+  handshakes_.emplace_back(c, c->id());
+}
+
+void Worker::PruneHandshakes() {
+  while (!handshakes_.empty()) {
+    auto [c, id] = handshakes_.front();
+    if (sockets_.contains(c) && c->id() == id && c->handshaking()) return;
+    handshakes_.pop_front();
+  }
+}
+
+bool Worker::EvictOldestHandshake() {
+  PruneHandshakes();
+  if (handshakes_.empty()) return false;
+  Connection* oldest = handshakes_.front().first;
+  handshakes_.pop_front();
+  counters_.evicted_handshakes.fetch_add(1, std::memory_order_relaxed);
+  oldest->Close(0, "");  // in the handshake: the socket just closes
+  return true;
 }
 
 void Worker::RemoveSocket(Connection* c) {
