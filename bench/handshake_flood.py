@@ -75,7 +75,8 @@ def main():
     if not a.old:
         cmd += ["--max_connections_per_ip=0", "--max_new_connections_per_ip_per_sec=0"]
     cmd += a.extra
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    log = open("%s/herald.stderr" % d, "wb")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log)
     try:
         line = proc.stdout.readline().decode()
         port = int(re.search(r"main_port=(\d+)", line).group(1))
@@ -105,6 +106,11 @@ def main():
     finally:
         proc.terminate()
         proc.wait(10)
+        log.close()
+    with open("%s/herald.stderr" % d) as f:  # with --verbose: the trims
+        for line in f:
+            if "malloc_trim" in line:
+                print(line.rstrip())
 
 
 if __name__ == "__main__":
