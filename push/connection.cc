@@ -204,6 +204,11 @@ void Connection::Admit(std::string_view target) {
     }
     auto& admission = std::get<MainAdmission>(result);
     user_id_ = admission.user_id;
+    if (!worker_.TryCountUser(user_id_)) {
+      Refuse(kCloseTooManyConnections, "too many connections for this user");
+      return;
+    }
+    counted_user_ = true;
     token_ = std::move(token);
     registered_ = true;
     worker_.Register(this, admission.server_ids);
@@ -444,6 +449,10 @@ void Connection::Unregister() {
   if (counted_admitted_) {
     counted_admitted_ = false;
     worker_.UncountAdmitted();
+  }
+  if (counted_user_) {
+    counted_user_ = false;
+    worker_.UncountUser(user_id_);
   }
 }
 

@@ -65,6 +65,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t user_id() const { return user_id_; }
   const std::string& token() const { return token_; }
   bool admitted() const { return registered_; }
+  // Still in the TLS or HTTP handshake (may be evicted under a flood).
+  bool handshaking() const { return state_ == State::kHandshake; }
   // Servers this main connection is subscribed to (kept by the worker).
   absl::flat_hash_set<int64_t>& servers() { return servers_; }
 
@@ -134,6 +136,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kHandshake;
   bool registered_ = false;
   bool counted_admitted_ = false;
+  bool counted_user_ = false;  // in the per-user quota
   bool writing_ = false;
   bool flush_scheduled_ = false;  // in the worker's flush list
   bool reading_ = false;

@@ -1,5 +1,11 @@
 #include "push/listener.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 #include "push/log.h"
 #include "push/plain_session.h"
@@ -48,7 +54,17 @@ Listener::Listener(tcp::acceptor acceptor, Connection::Kind kind,
       kind_(kind),
       workers_(std::move(workers)),
       tls_(tls),
-      counters_(counters) {}
+      counters_(counters) {
+  ReopenSpare();
+}
+
+Listener::~Listener() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void Listener::ReopenSpare() {
+  if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 void Listener::Start() {
   workers_.front()->Post([this] { DoAccept(); });
@@ -76,27 +92,28 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
                         Worker* worker) {
   if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    // Out of descriptors or similar: back off instead of spinning.
-    LogWarning("accept on port ", port_, " failed: ", ec.message());
-    retry_timer_.expires_after(std::chrono::milliseconds(100));
-    retry_timer_.async_wait([this](boost::system::error_code e) {
-      if (!e) DoAccept();
-    });
+    OnAcceptError(ec);
     return;
   }
-  // Sockets still in their handshake are bounded too: beyond the admitted
-  // limit plus a margin, drop new ones at once.
-  const size_t limit = worker->options().max_connections + 1024;
-  if (counters_.sockets.load(std::memory_order_relaxed) >= limit) {
-    boost::system::error_code ignored;
-    socket.close(ignored);
+  Admission admission;
+  if (!Screen(socket, worker, admission)) {
     DoAccept();
     return;
   }
+  counters_.accepting.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  worker->Post([worker, kind = kind_, tls = tls_,
-                socket = std::move(socket)]() mutable {
+  worker->Post([worker, kind = kind_, tls = tls_, admission,
+                &counters = counters_, socket = std::move(socket)]() mutable {
+    counters.accepting.fetch_sub(1, std::memory_order_relaxed);
+    if (admission.evict && !worker->EvictOldestHandshake()) {
+      // The handshaking sockets are closing ones or on other workers.
+      counters.refused_handshaking.fetch_add(1, std::memory_order_relaxed);
+      if (admission.peer_counted) counters.peers.Close(admission.peer);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return;
+    }
     std::shared_ptr<Connection> session;
     if (tls != nullptr) {
       session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
@@ -107,8 +124,107 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
           std::make_shared<PlainSession>(*worker, kind, std::move(socket));
     }
     session->Start();
+    if (admission.peer_counted)
+      worker->TrackPeer(session.get(), admission.peer);
   });
   DoAccept();
+}
+
+bool Listener::Screen(tcp::socket& socket, Worker* worker,
+                      Admission& admission) {
+  const PushOptions& o = worker->options();
+  const size_t sockets = counters_.sockets.load(std::memory_order_relaxed) +
+                         counters_.accepting.load(std::memory_order_relaxed);
+  const size_t admitted = counters_.admitted.load(std::memory_order_relaxed);
+  if (sockets >= o.max_connections + o.max_handshaking) {
+    counters_.refused_descriptors.fetch_add(1, std::memory_order_relaxed);
+    RefuseAtAccept(socket, false);
+    return false;
+  }
+  // Full of sockets not admitted: this one takes the oldest one's place.
+  admission.evict = sockets >= admitted + o.max_handshaking;
+  if (o.max_connections_per_ip == 0 &&
+      o.max_new_connections_per_ip_per_sec == 0) {
+    return true;
+  }
+  boost::system::error_code ec;
+  const tcp::endpoint remote = socket.remote_endpoint(ec);
+  if (ec) {
+    RefuseAtAccept(socket, false);  // already reset by the peer
+    return false;
+  }
+  admission.peer = PeerLimits::KeyOf(remote.address());
+  switch (counters_.peers.TryOpen(admission.peer, o.max_connections_per_ip,
+                                  o.max_new_connections_per_ip_per_sec,
+                                  std::chrono::steady_clock::now())) {
+    case PeerLimits::Verdict::kOk:
+      admission.peer_counted = true;
+      return true;
+    case PeerLimits::Verdict::kTooManyOpen:
+      counters_.refused_ip_open.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case PeerLimits::Verdict::kTooFast:
+      counters_.refused_ip_rate.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  RefuseAtAccept(socket, tls_ == nullptr);
+  return false;
+}
+
+void Listener::RefuseAtAccept(tcp::socket& socket, bool tell_http) {
+  if (tell_http) {
+    // A fresh socket's send buffer is empty: one non-blocking send either
+    // takes it all or the client gets the bare close.
+    static constexpr char kResponse[] =
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\n"
+        "Connection: close\r\nRetry-After: 1\r\nContent-Length: 41\r\n\r\n"
+        "herald: too many connections from this IP";
+    (void)::send(socket.native_handle(), kResponse, sizeof(kResponse) - 1,
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  boost::system::error_code ignored;
+  socket.close(ignored);
+}
+
+void Listener::OnAcceptError(boost::system::error_code ec) {
+  counters_.accept_failures.fetch_add(1, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_error_log_ >= std::chrono::seconds(1)) {
+    last_error_log_ = now;
+    LogWarning("accept on port ", port_, " failed: ", ec.message(),
+               " (counted; logged at most once a second)");
+  }
+  const bool out_of_fds = ec.value() == EMFILE || ec.value() == ENFILE;
+  if (out_of_fds && ShedWithSpare()) {
+    DoAccept();  // one connection less in the backlog: progress, no spin
+    return;
+  }
+  PauseAccepting();
+}
+
+bool Listener::ShedWithSpare() {
+  if (spare_fd_ < 0) return false;
+  ::close(spare_fd_);
+  spare_fd_ = -1;
+  const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr,
+                           SOCK_CLOEXEC | SOCK_NONBLOCK);
+  const bool shed = fd >= 0;
+  if (shed) {
+    ::close(fd);
+    counters_.refused_descriptors.fetch_add(1, std::memory_order_relaxed);
+  }
+  ReopenSpare();  // may fail while another thread holds the last fd
+  return shed && spare_fd_ >= 0;
+}
+
+void Listener::PauseAccepting() {
+  retry_timer_.expires_after(std::chrono::milliseconds(100));
+  retry_timer_.async_wait([this](boost::system::error_code e) {
+    if (!e) {
+      ReopenSpare();
+      DoAccept();
+    }
+  });
 }
 
 }  // namespace herald::push

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -13,7 +14,19 @@
 namespace herald::push {
 
 // Accepts TCP connections on one port and hands each to a worker, round
-// robin, where a Session is created for it.
+// robin, where a Session is created for it. Before any TLS or HTTP work a
+// socket is screened: beyond the descriptor budget (max_connections +
+// max_handshaking sockets) or beyond its IP's limits it is closed at once
+// (plain: after an HTTP 429 for the per-IP limits), and counted in
+// SharedCounters. With max_handshaking sockets not admitted, a new socket
+// takes the place of its worker's oldest handshaking one (closed), so a
+// flood of silent sockets bounds memory without locking good clients out.
+//
+// Out of descriptors (EMFILE/ENFILE) the listener keeps one spare
+// descriptor: it closes it, accepts and closes the pending connection (so
+// the client sees an immediate close rather than hanging in the backlog),
+// and reopens it; without a spare it pauses accepting for 100 ms. Either
+// way it never spins and never loses the listening socket.
 //
 // Thread: runs on the first worker's I/O thread after Start.
 class Listener {
@@ -23,6 +36,8 @@ class Listener {
       const std::string& address, uint16_t port, Connection::Kind kind,
       std::vector<Worker*> workers, boost::asio::ssl::context* tls,
       SharedCounters& counters);
+
+  ~Listener();
 
   uint16_t port() const { return port_; }
   void Start();  // any thread: posts the first accept
@@ -35,6 +50,22 @@ class Listener {
   void DoAccept();
   void OnAccept(boost::system::error_code ec,
                 boost::asio::ip::tcp::socket socket, Worker* worker);
+  void OnAcceptError(boost::system::error_code ec);
+  // Sheds one pending connection with the spare descriptor; false if there
+  // was no spare or no pending connection.
+  bool ShedWithSpare();
+  void ReopenSpare();
+  void PauseAccepting();
+  // What Screen decided for a socket that may go on.
+  struct Admission {
+    bool evict = false;         // take the place of the oldest handshake
+    bool peer_counted = false;  // counted in the per-IP table as `peer`
+    PeerLimits::Key peer{};
+  };
+  // Screens a new socket: false if it was refused (and closed).
+  bool Screen(boost::asio::ip::tcp::socket& socket, Worker* worker,
+              Admission& admission);
+  void RefuseAtAccept(boost::asio::ip::tcp::socket& socket, bool tell_http);
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;
@@ -44,6 +75,8 @@ class Listener {
   SharedCounters& counters_;
   uint16_t port_ = 0;
   size_t next_worker_ = 0;
+  int spare_fd_ = -1;
+  std::chrono::steady_clock::time_point last_error_log_{};
 };
 
 }  // namespace herald::push

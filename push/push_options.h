@@ -29,8 +29,22 @@ struct PushOptions {
   size_t max_queue_bytes = 1 << 20;
   // A client message larger than this closes the connection (1009).
   size_t max_client_message_bytes = 4096;
-  // Admitted connections, both ports together (4029 beyond).
+  // Admitted connections, both ports together (4029 beyond). HeraldApp
+  // derives it from RLIMIT_NOFILE unless given (FitDescriptorBudget).
   size_t max_connections = 100000;
+  // Open sockets not admitted (in the TLS or HTTP handshake, or refused and
+  // closing); new sockets beyond it are closed at accept.
+  size_t max_handshaking = 1024;
+  // Descriptors left to gRPC, SQLite, logs (and Redis) below RLIMIT_NOFILE:
+  // the WebSocket sockets never take them.
+  size_t fd_reserve = 256;
+  // Open sockets per client IP, and new sockets per client IP per second
+  // (token bucket, one second of burst); beyond either the socket is closed
+  // at accept (plain: after an HTTP 429). 0: no limit.
+  size_t max_connections_per_ip = 1000;
+  size_t max_new_connections_per_ip_per_sec = 100;
+  // Admitted main-socket connections per user (4029 beyond). 0: no limit.
+  size_t max_connections_per_user = 64;
   // HTTP request headers larger than this end the connection.
   size_t max_request_header_bytes = 8192;
   std::chrono::milliseconds ping_interval{20000};

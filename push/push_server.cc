@@ -122,6 +122,8 @@ absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
                                 server->tls_.get(), server->counters_);
   if (!voice.ok()) return voice.status();
   server->voice_ = std::move(*voice);
+  server->trimmer_ = std::make_unique<MemoryTrimmer>(raw.front()->io_context(),
+                                                     server->counters_);
   return server;
 }
 
@@ -134,6 +136,7 @@ void PushServer::Start(Gate* gate) {
   for (auto& w : workers_) w->Start(gate);
   main_->Start();
   voice_->Start();
+  trimmer_->Start();
 }
 
 void PushServer::Shutdown(std::chrono::milliseconds grace) {
@@ -142,6 +145,7 @@ void PushServer::Shutdown(std::chrono::milliseconds grace) {
   stopping_.store(true);
   main_->Stop();
   voice_->Stop();
+  trimmer_->Stop();
   for (auto& w : workers_) {
     w->Post([w = w.get()] {
       w->CloseAll(kCloseGoingAway, "server shutting down");

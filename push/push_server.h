@@ -7,6 +7,7 @@
 #include "boost/asio/ssl/context.hpp"
 #include "push/gate.h"
 #include "push/listener.h"
+#include "push/memory_trimmer.h"
 #include "push/push_options.h"
 #include "push/router.h"
 #include "push/tls_ticket_keys.h"
@@ -29,6 +30,9 @@ class PushServer final : public Router {
   uint16_t main_port() const { return main_->port(); }
   uint16_t voice_port() const { return voice_->port(); }
   size_t admitted_connections() const { return counters_.admitted.load(); }
+  // Open sockets, admissions and refusal counts (for metrics).
+  const SharedCounters& counters() const { return counters_; }
+  const PushOptions& options() const { return options_; }
 
   // Starts the I/O threads and accepting; `gate` decides admissions.
   void Start(Gate* gate);
@@ -54,6 +58,7 @@ class PushServer final : public Router {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> main_;
   std::unique_ptr<Listener> voice_;
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   bool started_ = false;
   bool stopped_ = false;
   // Set when shutdown begins: nothing more is routed (the voice sockets

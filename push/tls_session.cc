@@ -49,20 +49,12 @@ void Release(std::string& s) {
 
 TlsSession::TlsSession(Worker& worker, Kind kind, asio::ip::tcp::socket socket,
                        SSL_CTX* ctx, bool own_records)
-    : Connection(worker, kind), socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
+    : Connection(worker, kind),
+      socket_(std::move(socket)),
+      ctx_(ctx),
+      own_records_(own_records) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
-  if (ssl_ != nullptr) {
-    SSL_set_fd(ssl_, socket_.native_handle());
-    SSL_set_accept_state(ssl_);
-    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                           SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                           SSL_MODE_RELEASE_BUFFERS);
-    if (own_records) {
-      secrets_ = std::make_unique<Tls13Secrets>();
-      Tls13Secrets::Attach(ssl_, secrets_.get());
-    }
-  }
 }
 
 TlsSession::~TlsSession() {
@@ -70,16 +62,34 @@ TlsSession::~TlsSession() {
 }
 
 void TlsSession::AsyncTransportHandshake() {
-  if (ssl_ == nullptr) {
-    asio::post(socket_.get_executor(), [self = shared_from_this(), this] {
-      OnTransportReady(asio::error::no_memory);
-    });
-    return;
-  }
   handshake_pending_ = true;
   // Completions always run from a wait or a post, never inline.
   asio::post(socket_.get_executor(),
              [self = shared_from_this(), this] { Pump(); });
+}
+
+TlsSession::Step TlsSession::CreateSslOnFirstBytes() {
+  uint8_t first = 0;
+  const ssize_t got =
+      ::recv(socket_.native_handle(), &first, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    WaitReadable();  // after EAGAIN, so the next edge wakes us
+    return Step::kWaiting;
+  }
+  // EOF, an error, or not a handshake record (22): no TLS client.
+  if (got <= 0 || first != 22) return Step::kFailed;
+  ssl_ = SSL_new(ctx_);
+  if (ssl_ == nullptr) return Step::kFailed;
+  SSL_set_fd(ssl_, socket_.native_handle());
+  SSL_set_accept_state(ssl_);
+  SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                         SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                         SSL_MODE_RELEASE_BUFFERS);
+  if (own_records_) {
+    secrets_ = std::make_unique<Tls13Secrets>();
+    Tls13Secrets::Attach(ssl_, secrets_.get());
+  }
+  return Step::kDone;
 }
 
 void TlsSession::AsyncReadSome(uint8_t* data, size_t size) {
@@ -167,6 +177,10 @@ void TlsSession::Pump() {
 }
 
 TlsSession::Step TlsSession::TryHandshake() {
+  if (ssl_ == nullptr) {
+    const Step step = CreateSslOnFirstBytes();
+    if (step != Step::kDone) return step;
+  }
   ERR_clear_error();
   const int r = SSL_do_handshake(ssl_);
   if (r == 1) return Step::kDone;

@@ -69,8 +69,17 @@ class TlsSession final : public Connection {
   void Wait(boost::asio::socket_base::wait_type type, bool& waiting);
   void FailAll(boost::system::error_code ec);
 
+  // Creates ssl_ once the client's first bytes arrived and look like a TLS
+  // handshake record; kWaiting until bytes arrive, kFailed on EOF/garbage.
+  Step CreateSslOnFirstBytes();
+
   boost::asio::ip::tcp::socket socket_;
-  SSL* ssl_;  // until the handshake, or for good if OpenSSL keeps the records
+  SSL_CTX* const ctx_;
+  const bool own_records_;
+  // Created when the ClientHello starts arriving (a silent socket costs no
+  // OpenSSL state); kept until the handshake ends, or for good if OpenSSL
+  // keeps the records.
+  SSL* ssl_ = nullptr;
   // Captured during the handshake when herald may take the records over.
   std::unique_ptr<Tls13Secrets> secrets_;
   std::unique_ptr<Tls13Records> records_;

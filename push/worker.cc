@@ -31,11 +31,43 @@ void Worker::Join() {
 void Worker::AddSocket(Connection* c) {
   sockets_.insert(c);
   counters_.sockets.fetch_add(1, std::memory_order_relaxed);
+  PruneHandshakes();
+  handshakes_.emplace_back(c, c->id());
+}
+
+void Worker::PruneHandshakes() {
+  while (!handshakes_.empty()) {
+    auto [c, id] = handshakes_.front();
+    if (sockets_.contains(c) && c->id() == id && c->handshaking()) return;
+    handshakes_.pop_front();
+  }
+}
+
+bool Worker::EvictOldestHandshake() {
+  PruneHandshakes();
+  if (handshakes_.empty()) return false;
+  Connection* oldest = handshakes_.front().first;
+  handshakes_.pop_front();
+  counters_.evicted_handshakes.fetch_add(1, std::memory_order_relaxed);
+  oldest->Close(0, "");  // in the handshake: the socket just closes
+  return true;
 }
 
 void Worker::RemoveSocket(Connection* c) {
   if (sockets_.erase(c) > 0) {
     counters_.sockets.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (auto it = peers_.find(c); it != peers_.end()) {
+    counters_.peers.Close(it->second);
+    peers_.erase(it);
+  }
+}
+
+void Worker::TrackPeer(Connection* c, const PeerLimits::Key& peer) {
+  if (sockets_.contains(c)) {
+    peers_[c] = peer;
+  } else {
+    counters_.peers.Close(peer);
   }
 }
 
@@ -50,6 +82,16 @@ bool Worker::TryCountAdmitted() {
 void Worker::UncountAdmitted() {
   counters_.admitted.fetch_sub(1, std::memory_order_relaxed);
 }
+
+bool Worker::TryCountUser(int64_t user_id) {
+  if (counters_.users.TryAcquire(user_id, options_.max_connections_per_user)) {
+    return true;
+  }
+  counters_.refused_user.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void Worker::UncountUser(int64_t user_id) { counters_.users.Release(user_id); }
 
 void Worker::Register(Connection* c, const std::vector<int64_t>& server_ids) {
   by_id_[c->id()] = c;

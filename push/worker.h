@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -15,17 +17,32 @@
 #include "push/connection.h"
 #include "push/connection_id.h"
 #include "push/delivery.h"
+#include "push/peer_limits.h"
 #include "push/push_options.h"
+#include "push/user_quota.h"
 #include "push/ws_frame.h"
 
 namespace herald::push {
 
 class Gate;
 
-// Counters shared by every worker of one server.
+// Counters and admission tables shared by every worker of one server. The
+// refusal counts only grow (for metrics).
 struct SharedCounters {
-  std::atomic<size_t> sockets{0};   // open TCP connections, any state
-  std::atomic<size_t> admitted{0};  // admitted WebSocket connections
+  std::atomic<size_t> sockets{0};    // open TCP connections, any state
+  std::atomic<size_t> admitted{0};   // admitted WebSocket connections
+  std::atomic<size_t> accepting{0};  // accepted, not yet on their worker
+  // Sockets closed at accept, by reason, and accept() failures.
+  std::atomic<uint64_t> refused_descriptors{0};  // over the fd budget
+  std::atomic<uint64_t> refused_handshaking{0};  // over max_handshaking
+  std::atomic<uint64_t> refused_ip_open{0};      // over the per-IP cap
+  std::atomic<uint64_t> refused_ip_rate{0};      // over the per-IP rate
+  std::atomic<uint64_t> accept_failures{0};      // EMFILE and the like
+  std::atomic<uint64_t> refused_user{0};         // 4029: per-user cap
+  // Oldest handshaking sockets closed to make room for new ones.
+  std::atomic<uint64_t> evicted_handshakes{0};
+  PeerLimits peers;
+  UserQuota users;
 };
 
 // One I/O thread with its own io_context, and the indices of the
@@ -63,6 +80,17 @@ class Worker {
   void RemoveSocket(Connection* c);
   bool TryCountAdmitted();
   void UncountAdmitted();
+  // Per-user admitted main connections (--max_connections_per_user).
+  bool TryCountUser(int64_t user_id);
+  void UncountUser(int64_t user_id);
+  // `c` (just started) was counted in the per-IP table as `peer`; released
+  // when its socket is removed.
+  void TrackPeer(Connection* c, const PeerLimits::Key& peer);
+  // Closes this worker's oldest socket still in its handshake, making room
+  // for a new one when --max_handshaking is reached (a flood of silent
+  // sockets then cannot lock good clients out: each gets the time the
+  // flood takes to cycle the slots). False if it has none.
+  bool EvictOldestHandshake();
   void Register(Connection* c, const std::vector<int64_t>& server_ids);
   void Unregister(Connection* c);
 
@@ -87,6 +115,7 @@ class Worker {
   void Subscribe(Connection* c, int64_t server_id);
   void SchedulePing();
   void OnPingTimer();
+  void PruneHandshakes();
 
   const int index_;
   const PushOptions& options_;
@@ -104,6 +133,11 @@ class Worker {
   bool flush_posted_ = false;
 
   absl::flat_hash_set<Connection*> sockets_;
+  absl::flat_hash_map<Connection*, PeerLimits::Key> peers_;
+  // Sockets in the order they started; the front is pruned of those no
+  // longer handshaking, so it holds at most the sockets started within
+  // one handshake timeout.
+  std::deque<std::pair<Connection*, ConnectionId>> handshakes_;
   absl::flat_hash_map<ConnectionId, Connection*> by_id_;
   absl::flat_hash_map<int64_t, std::vector<Connection*>> by_user_;
   absl::flat_hash_map<int64_t, absl::flat_hash_set<Connection*>> by_server_;

@@ -1,9 +1,12 @@
 #include "service/herald_app.h"
 
+#include <sys/resource.h>
+
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "push/fd_budget.h"
 #include "push/log.h"
 #include "service/grpc_server_credentials.h"
 #include "service/tls_material.h"
@@ -24,6 +27,19 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   app->registry_ = std::move(*registry);
 
   push::PushOptions push_options = options.push;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) {
+    return absl::InternalError("cannot read RLIMIT_NOFILE");
+  }
+  const uint64_t nofile = files.rlim_cur == RLIM_INFINITY
+                              ? uint64_t{1} << 20
+                              : static_cast<uint64_t>(files.rlim_cur);
+  if (auto st = push::FitDescriptorBudget(push_options, nofile,
+                                          options.max_connections_given,
+                                          options.max_handshaking_given);
+      !st.ok()) {
+    return st;
+  }
   if (!push_options.plain && push_options.tls_cert_file.empty()) {
     push_options.tls_cert_file = options.state + ".cert.pem";
     push_options.tls_key_file = options.state + ".key.pem";
@@ -64,7 +80,11 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
           app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
           options.grpc_address, " (port ", app->grpc_port_, ", ",
-          GrpcAuthName(options.grpc_auth), "), state ", options.state);
+          GrpcAuthName(options.grpc_auth), "), state ", options.state,
+          "; RLIMIT_NOFILE ", nofile, ": max_connections ",
+          push_options.max_connections, ", max_handshaking ",
+          push_options.max_handshaking, ", fd_reserve ",
+          push_options.fd_reserve);
   return app;
 }
 

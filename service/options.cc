@@ -87,6 +87,15 @@ Setter MillisFlag(const char* name,
   };
 }
 
+// Also records that the flag was given.
+Setter Given(Setter set, std::function<bool&(HeraldOptions&)> given) {
+  return [=](HeraldOptions& o, const std::string& v) {
+    absl::Status st = set(o, v);
+    if (st.ok()) given(o) = true;
+    return st;
+  };
+}
+
 const std::map<std::string, Flag>& Flags() {
   static const auto* flags = new std::map<std::string, Flag>{
       {"main_port",
@@ -209,11 +218,70 @@ const std::map<std::string, Flag>& Flags() {
             "threads", [](HeraldOptions& o) -> int& { return o.push.threads; },
             0, 256)}},
       {"max_connections",
-       {"admitted WebSocket connections, both ports (4029 beyond)", false,
+       {"admitted WebSocket connections, both ports (4029 beyond); default: "
+        "RLIMIT_NOFILE - --fd_reserve - --max_handshaking",
+        false,
+        Given(NumberFlag<size_t>(
+                  "max_connections",
+                  [](HeraldOptions& o) -> size_t& {
+                    return o.push.max_connections;
+                  },
+                  1, 100000000),
+              [](HeraldOptions& o) -> bool& {
+                return o.max_connections_given;
+              })}},
+      {"max_handshaking",
+       {"open sockets not admitted (in the TLS/HTTP handshake or closing); "
+        "new sockets beyond are closed at accept; default: min(1024, "
+        "(RLIMIT_NOFILE - --fd_reserve) / 8)",
+        false,
+        Given(NumberFlag<size_t>(
+                  "max_handshaking",
+                  [](HeraldOptions& o) -> size_t& {
+                    return o.push.max_handshaking;
+                  },
+                  1, 100000000),
+              [](HeraldOptions& o) -> bool& {
+                return o.max_handshaking_given;
+              })}},
+      {"fd_reserve",
+       {"descriptors below RLIMIT_NOFILE that WebSocket sockets never take "
+        "(left to gRPC, SQLite, logs)",
+        false,
         NumberFlag<size_t>(
-            "max_connections",
-            [](HeraldOptions& o) -> size_t& { return o.push.max_connections; },
-            1, 100000000)}},
+            "fd_reserve",
+            [](HeraldOptions& o) -> size_t& { return o.push.fd_reserve; }, 0,
+            100000000)}},
+      {"max_connections_per_ip",
+       {"open sockets per client IP; beyond, new ones are closed at accept "
+        "(plain: HTTP 429) (0: no limit)",
+        false,
+        NumberFlag<size_t>(
+            "max_connections_per_ip",
+            [](HeraldOptions& o) -> size_t& {
+              return o.push.max_connections_per_ip;
+            },
+            0, 100000000)}},
+      {"max_new_connections_per_ip_per_sec",
+       {"new sockets per client IP per second (token bucket, one second of "
+        "burst); beyond, closed at accept (plain: HTTP 429) (0: no limit)",
+        false,
+        NumberFlag<size_t>(
+            "max_new_connections_per_ip_per_sec",
+            [](HeraldOptions& o) -> size_t& {
+              return o.push.max_new_connections_per_ip_per_sec;
+            },
+            0, 100000000)}},
+      {"max_connections_per_user",
+       {"admitted main-socket connections per user (4029 beyond) (0: no "
+        "limit)",
+        false,
+        NumberFlag<size_t>(
+            "max_connections_per_user",
+            [](HeraldOptions& o) -> size_t& {
+              return o.push.max_connections_per_user;
+            },
+            0, 100000000)}},
       {"max_queue_bytes",
        {"undelivered bytes per connection before it is closed as too slow "
         "(4008)",

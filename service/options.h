@@ -34,6 +34,10 @@ struct HeraldOptions {
   bool tls_tickets = true;  // ticket keys default to <state>.ticket-keys
   size_t max_sessions = 1000000;
   ValidationLimits limits;
+  // Whether these limits were given; if not, HeraldApp derives them from
+  // RLIMIT_NOFILE (push::FitDescriptorBudget).
+  bool max_connections_given = false;
+  bool max_handshaking_given = false;
   bool verbose = false;
   bool help = false;  // --help was given: print Usage() and exit 0
 };

@@ -304,6 +304,40 @@ TEST_F(WorkerTest, ConnectionLimitRefusesWith4029) {
   EXPECT_EQ(c->TakeWritten(), *MakeCloseFrame(4029, "too many connections"));
 }
 
+TEST_F(WorkerTest, PerUserLimitRefusesWith4029AndFreesOnClose) {
+  options_.max_connections_per_user = 2;
+  auto a1 = Connect("a"), a2 = Connect("a");
+  auto a3 = std::make_shared<FakeConnection>(worker_, Connection::Kind::kMain);
+  a3->Start();
+  a3->Upgrade("/?token=a");
+  Poll();
+  EXPECT_EQ(a3->TakeWritten(),
+            *MakeCloseFrame(4029, "too many connections for this user"));
+  EXPECT_FALSE(a3->admitted());
+  EXPECT_EQ(counters_.refused_user.load(), 1u);
+  EXPECT_TRUE(Connect("b")->admitted());  // another user is not affected
+  a1->Close(1000, "");
+  Poll();
+  EXPECT_TRUE(Connect("a")->admitted());
+}
+
+TEST_F(WorkerTest, EvictionClosesTheOldestSocketStillInItsHandshake) {
+  auto admitted = Connect("a");
+  auto old = std::make_shared<FakeConnection>(worker_, Connection::Kind::kMain);
+  auto young =
+      std::make_shared<FakeConnection>(worker_, Connection::Kind::kMain);
+  old->Start();
+  young->Start();
+  EXPECT_TRUE(worker_.EvictOldestHandshake());
+  Poll();
+  EXPECT_FALSE(old->handshaking());
+  EXPECT_TRUE(young->handshaking());
+  EXPECT_TRUE(admitted->admitted());
+  EXPECT_TRUE(worker_.EvictOldestHandshake());
+  EXPECT_FALSE(worker_.EvictOldestHandshake());  // only admitted ones left
+  EXPECT_TRUE(admitted->admitted());
+}
+
 TEST_F(WorkerTest, SilentConnectionIsClosedOnSecondPingTick) {
   auto a = Connect("a");
   a->PingTick();

@@ -138,3 +138,34 @@ TEST(OptionsTest, NonLoopbackGrpcNeedsCredentials) {
 
 }  // namespace
 }  // namespace herald::service
+
+namespace herald::service {
+namespace {
+
+TEST(OptionsTest, AdmissionLimitsAndWhetherTheBudgetIsGiven) {
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->max_connections_given);
+  EXPECT_FALSE(d->max_handshaking_given);
+  EXPECT_EQ(d->push.fd_reserve, 256u);
+  EXPECT_EQ(d->push.max_connections_per_ip, 1000u);
+  EXPECT_EQ(d->push.max_new_connections_per_ip_per_sec, 100u);
+  EXPECT_EQ(d->push.max_connections_per_user, 64u);
+  auto o = Parse({"--max_connections=10", "--max_handshaking=5",
+                  "--fd_reserve=0", "--max_connections_per_ip=0",
+                  "--max_new_connections_per_ip_per_sec=7",
+                  "--max_connections_per_user=3"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->max_connections_given);
+  EXPECT_TRUE(o->max_handshaking_given);
+  EXPECT_EQ(o->push.max_connections, 10u);
+  EXPECT_EQ(o->push.max_handshaking, 5u);
+  EXPECT_EQ(o->push.fd_reserve, 0u);
+  EXPECT_EQ(o->push.max_connections_per_ip, 0u);
+  EXPECT_EQ(o->push.max_new_connections_per_ip_per_sec, 7u);
+  EXPECT_EQ(o->push.max_connections_per_user, 3u);
+  EXPECT_FALSE(Parse({"--max_handshaking=0"}).ok());
+}
+
+}  // namespace
+}  // namespace herald::service
