@@ -138,6 +138,7 @@ std::unique_ptr<Tls13Records> Tls13Records::Create(
       !records->DeriveKeys(records->write_)) {
     return nullptr;
   }
+  records->read_.seq = secrets.client_records_read;
   records->write_.seq = secrets.server_records_sent;
   return records;
 }

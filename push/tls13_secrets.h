@@ -41,6 +41,10 @@ struct Tls13Secrets {
   // Records OpenSSL sent under the server's first application key (its
   // NewSessionTickets): our own records continue from that sequence number.
   uint64_t server_records_sent = 0;
+  // Records OpenSSL already opened under the client's first application key
+  // (none on a server, which takes over before any; a test client that
+  // swaps the roles counts the tickets it read).
+  uint64_t client_records_read = 0;
 };
 
 }  // namespace herald::push

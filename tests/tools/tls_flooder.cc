@@ -99,12 +99,41 @@ int Connect(int port) {
   return fd;
 }
 
+// herald sends a session ticket right after the handshake, under the key
+// the flood's opener starts with: let OpenSSL read it first (up to 1 s;
+// none comes from a server without tickets). Returns the tickets read.
+int ReadSessionTicket(SSL* ssl, int fd) {
+  int got = 0;
+  SSL_set_app_data(ssl, &got);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  const auto deadline = Clock::now() + std::chrono::seconds(1);
+  while (!got && Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    char byte;
+    if (SSL_read(ssl, &byte, 1) <= 0 &&
+        SSL_get_error(ssl, -1) != SSL_ERROR_WANT_READ) {
+      break;
+    }
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  SSL_set_app_data(ssl, nullptr);
+  return got;
+}
+
+int OnNewSession(SSL* ssl, SSL_SESSION*) {
+  if (auto* got = static_cast<int*>(SSL_get_app_data(ssl))) ++*got;
+  return 0;  // not kept
+}
+
 // The client's records: its own key to seal, the server's to open.
 std::unique_ptr<Tls13Records> Handshake(int fd, double& handshake_s) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+  SSL_CTX_sess_set_new_cb(ctx, &OnNewSession);
   Tls13Secrets::Install(ctx);
   SSL* ssl = SSL_new(ctx);
   Tls13Secrets secrets;
@@ -114,6 +143,7 @@ std::unique_ptr<Tls13Records> Handshake(int fd, double& handshake_s) {
   const auto start = Clock::now();
   const int r = SSL_connect(ssl);
   handshake_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const int tickets = r == 1 ? ReadSessionTicket(ssl, fd) : 0;
   std::unique_ptr<Tls13Records> records;
   if (r == 1 && SSL_version(ssl) == TLS1_3_VERSION &&
       SSL_has_pending(ssl) == 0) {
@@ -122,6 +152,7 @@ std::unique_ptr<Tls13Records> Handshake(int fd, double& handshake_s) {
     swapped.client_size = secrets.server_size;
     swapped.server = secrets.client;
     swapped.server_size = secrets.client_size;
+    swapped.client_records_read = static_cast<uint64_t>(tickets);
     records = Tls13Records::Create(SSL_get_current_cipher(ssl), swapped);
   }
   Tls13Secrets::Attach(ssl, nullptr);
