@@ -374,10 +374,10 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
     } else if (out.event == ClientFrameParser::Event::kClose) {
       peer_closed_ = true;
       if (state_ == State::kOpen) {
-        // The client ends the connection: echo its code, as RFC 6455 asks.
-        const uint16_t code = (out.code == 1005 || out.code < 1000)
-                                  ? static_cast<uint16_t>(kCloseNormal)
-                                  : out.code;
+        // The client ends the connection: echo its code, as RFC 6455 asks
+        // (the parser refused codes a peer may not send).
+        const uint16_t code =
+            out.code == 1005 ? static_cast<uint16_t>(kCloseNormal) : out.code;
         Close(code, "", /*flush=*/false);
       } else if (close_sent_) {
         Drain();
