@@ -280,6 +280,9 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
       Close(out.code, out.error, false);
       peer_closed_ = true;
       read_have_ = 0;
+      // Our own close went out before (a refusal, a session end): with the
+      // peer's answer in, however malformed, the handshake is over.
+      if (close_sent_) Drain();
       return;
     }
     if (out.event == ClientFrameParser::Event::kPing) {

@@ -173,6 +173,22 @@ TEST_F(ConnectionProtocolTest, CloseReasonNotUtf8Is1007) {
             ServerClose(1007, "close reason not UTF-8"));
 }
 
+TEST_F(ConnectionProtocolTest, AnswerToOurCloseEndsTheConnection) {
+  // The server closed first; the client's answer ends the handshake at
+  // once, even when its code is one a peer may not send.
+  for (uint16_t code : {4004, 1005}) {
+    auto c = Open();
+    c->Close(4004, "session closed");
+    Poll();
+    EXPECT_EQ(c->TakeWritten(), ServerClose(4004, "session closed"));
+    EXPECT_FALSE(c->shut_down);
+    c->Receive(ClientClose(Code(code)));
+    Poll();
+    EXPECT_TRUE(c->shut_down) << code;
+    EXPECT_EQ(c->TakeWritten(), "") << code;
+  }
+}
+
 TEST_F(ConnectionProtocolTest, MalformedKeyIs400) {
   auto c = std::make_shared<ScriptedConnection>(worker_);
   c->Start();
