@@ -1,6 +1,7 @@
 #include "push/client_frame_parser.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "push/ws_frame.h"
 
@@ -13,6 +14,50 @@ size_t Fail(ClientFrameParser::Output* out, uint16_t code, const char* why,
   out->code = code;
   out->error = why;
   return consumed;
+}
+
+// Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
+// above U+10FFFF. Close reasons are at most 123 bytes: no fast path.
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* const end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    unsigned char lo = 0x80;  // allowed range of the second byte
+    unsigned char hi = 0xBF;
+    int len;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;  // continuation byte first, overlong 0xC0/0xC1, 0xF5+
+    }
+    if (end - p < len || p[1] < lo || p[1] > hi) return false;
+    for (int i = 2; i < len; ++i) {
+      if (p[i] < 0x80 || p[i] > 0xBF) return false;
+    }
+    p += len;
+  }
+  return true;
+}
+
+// Close codes a peer may send (RFC 6455 §7.4.1 and the IANA registry):
+// 1004-1006 and 1015 are reserved and must never be on the wire, the rest
+// below 3000 is unassigned, and 5000 and above do not exist.
+bool IsSendableCloseCode(uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
 }
 
 }  // namespace
@@ -46,6 +91,8 @@ size_t ClientFrameParser::Parse(const uint8_t* data, size_t size, Output* out) {
       len = 0;
       for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
       header = 10;
+      // RFC 6455 §5.2: the most significant bit must be 0.
+      if (len >> 63) return Fail(out, 1002, "invalid payload length", pos);
     }
     if (rsv != 0) return Fail(out, 1002, "reserved bits set", pos);
     if (!masked) return Fail(out, 1002, "client frame not masked", pos);
@@ -77,9 +124,16 @@ size_t ClientFrameParser::Parse(const uint8_t* data, size_t size, Output* out) {
         out->event = Event::kClose;
         out->code = 1005;
         if (payload.size() >= 2) {
-          out->code =
+          const auto code =
               static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) |
                                     static_cast<uint8_t>(payload[1]));
+          if (!IsSendableCloseCode(code)) {
+            return Fail(out, 1002, "invalid close code", pos);
+          }
+          if (!IsValidUtf8(std::string_view(payload).substr(2))) {
+            return Fail(out, 1007, "close reason not UTF-8", pos);
+          }
+          out->code = code;
           out->payload = payload.substr(2);
         }
       }
@@ -99,10 +153,12 @@ size_t ClientFrameParser::Parse(const uint8_t* data, size_t size, Output* out) {
       return Fail(out, 1002, "unknown opcode", pos);
     }
     if (avail < header) return pos;
-    message_bytes_ += len;
-    if (message_bytes_ > max_message_bytes_) {
+    // message_bytes_ <= max_message_bytes_ holds here, so the subtraction
+    // cannot wrap, and neither can the sum (a 2^64 - 1 length included).
+    if (len > max_message_bytes_ - message_bytes_) {
       return Fail(out, 1009, "message too big", pos);
     }
+    message_bytes_ += len;
     in_fragmented_message_ = !fin;
     pos += header;
     skip_remaining_ = len;

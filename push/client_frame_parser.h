@@ -18,8 +18,9 @@ class ClientFrameParser {
     Event event = Event::kNone;
     // kPing: the payload to echo. kClose: the peer's reason.
     std::string payload;
-    // kClose: the peer's code (1005 when absent). kError: the close code
-    // to answer with (1002 protocol error, 1009 message too big).
+    // kClose: the peer's code (1005 when absent; otherwise one a peer may
+    // send, RFC 6455 §7.4). kError: the close code to answer with (1002
+    // protocol error, 1007 close reason not UTF-8, 1009 message too big).
     uint16_t code = 0;
     // kError: why, for the close reason.
     const char* error = nullptr;

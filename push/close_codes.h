@@ -9,6 +9,7 @@ enum CloseCode : uint16_t {
   kCloseNormal = 1000,
   kCloseGoingAway = 1001,  // server shutting down
   kCloseProtocolError = 1002,
+  kCloseInvalidPayload = 1007,  // a close reason that is not UTF-8
   kCloseMessageTooBig = 1009,
   kCloseBadRequest = 4000,
   kCloseUnknownToken = 4001,

@@ -1,18 +1,12 @@
 #include "push/connection.h"
 
-#include <charconv>
-
 #include "boost/asio/post.hpp"
-#include "boost/beast/websocket/rfc6455.hpp"
-#include "boost/url/parse.hpp"
 #include "push/close_codes.h"
 #include "push/gate.h"
 #include "push/log.h"
 #include "push/worker.h"
 
 namespace herald::push {
-namespace http = boost::beast::http;
-
 namespace {
 
 // Largest batch gathered into one write (one TLS record is 16 KiB; a few
@@ -24,27 +18,6 @@ constexpr size_t kKeepWriteFrames = 8;
 // Frames per write: what remains of a partial plain write goes out as a
 // gather list, and asio gathers at most 64 buffers per sendmsg.
 constexpr size_t kMaxWriteFrames = 64;
-
-std::string HttpError(std::string_view status, std::string_view extra_headers,
-                      std::string_view body) {
-  std::string out;
-  out.append("HTTP/1.1 ").append(status).append("\r\n");
-  out.append("Content-Type: text/plain\r\nConnection: close\r\n");
-  out.append(extra_headers);
-  out.append("Content-Length: ").append(std::to_string(body.size()));
-  out.append("\r\n\r\n").append(body);
-  return out;
-}
-
-// Positive decimal int64 with no sign, spaces or leading junk.
-bool ParsePositiveId(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && ptr == s.data() + s.size() && *out > 0;
-}
 
 }  // namespace
 
@@ -70,82 +43,55 @@ void Connection::OnTransportReady(boost::system::error_code ec) {
     Teardown();
     return;
   }
-  http_ = std::make_unique<HttpRequestReader>(
-      worker_.options().max_request_header_bytes);
+  http_ =
+      std::make_unique<HttpUpgrade>(worker_.options(), kind_ == Kind::kVoice);
   ReadMore();
 }
 
 void Connection::OnRequestBytes(size_t n) {
-  HttpRequestReader& http = *http_;
-  http.bytes.append(reinterpret_cast<const char*>(read_buf_.data()), n);
+  HttpUpgrade::Outcome out = http_->Feed(
+      std::string_view(reinterpret_cast<const char*>(read_buf_.data()), n));
   read_have_ = 0;
-  boost::system::error_code ec;
-  // The parser consumes what it has parsed (the request line, whole header
-  // lines) even while asking for more: never feed those bytes twice.
-  const size_t used =
-      http.parser.put(boost::asio::buffer(http.bytes.data() + http.parsed,
-                                          http.bytes.size() - http.parsed),
-                      ec);
-  http.parsed += used;
-  if (ec == http::error::need_more) {
-    if (http.bytes.size() > http.limit) {
-      RejectHttp(HttpError("431 Request Header Fields Too Large", "",
-                           "herald: request header too large\n"));
-    } else {
+  switch (out.kind) {
+    case HttpUpgrade::Outcome::Kind::kNeedMore:
       ReadMore();
+      return;
+    case HttpUpgrade::Outcome::Kind::kReject:
+      RejectHttp(std::move(out.response));
+      return;
+    case HttpUpgrade::Outcome::Kind::kUpgrade: {
+      // The leftover points into the request's buffer: keep it alive
+      // through the upgrade, then free it all.
+      std::unique_ptr<HttpUpgrade> done = std::move(http_);
+      AcceptUpgrade(std::move(out));
+      return;
     }
-    return;
   }
-  if (ec || !http.parser.is_header_done()) {
-    RejectHttp(
-        HttpError("400 Bad Request", "", "herald: malformed HTTP request\n"));
-    return;
-  }
-  // Keep the parsed request alive through OnRequest, then free it all.
-  std::unique_ptr<HttpRequestReader> done = std::move(http_);
-  OnRequest(done->parser.get(),
-            std::string_view(done->bytes).substr(done->parsed));
 }
 
 void Connection::OnRequest(const Request& req, std::string_view leftover) {
   if (state_ != State::kHandshake) return;
-  if (!boost::beast::websocket::is_upgrade(req)) {
-    RejectHttp(HttpError("426 Upgrade Required",
-                         "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
-                         "herald: this port speaks WebSocket only; connect "
-                         "to wss://HOST:PORT/?token=TOKEN\n"));
+  HttpUpgrade::Outcome out =
+      HttpUpgrade::Decide(req, worker_.options(), kind_ == Kind::kVoice);
+  if (out.kind == HttpUpgrade::Outcome::Kind::kReject) {
+    RejectHttp(std::move(out.response));
     return;
   }
-  if (req[http::field::sec_websocket_version] != "13") {
-    RejectHttp(HttpError("426 Upgrade Required",
-                         "Sec-WebSocket-Version: 13\r\n",
-                         "herald: only WebSocket version 13 is supported\n"));
-    return;
-  }
-  const auto key = req[http::field::sec_websocket_key];
-  if (key.empty() || key.size() > 64) {
-    RejectHttp(HttpError("400 Bad Request", "",
-                         "herald: missing Sec-WebSocket-Key\n"));
-    return;
-  }
-  if (leftover.size() > read_buf_.size()) {
+  out.leftover = leftover;
+  AcceptUpgrade(std::move(out));
+}
+
+void Connection::AcceptUpgrade(HttpUpgrade::Outcome out) {
+  if (out.leftover.size() > read_buf_.size()) {
     Teardown();
     return;
   }
-  std::copy(leftover.begin(), leftover.end(), read_buf_.begin());
-  read_have_ = leftover.size();
-
-  std::string response =
-      "HTTP/1.1 101 Switching Protocols\r\n"
-      "Upgrade: websocket\r\n"
-      "Connection: Upgrade\r\n"
-      "Sec-WebSocket-Accept: ";
-  response.append(WebSocketAcceptKey(key));
-  response.append("\r\n\r\n");
+  std::copy(out.leftover.begin(), out.leftover.end(), read_buf_.begin());
+  read_have_ = out.leftover.size();
   state_ = State::kOpen;
   timer_.cancel();
-  QueueRaw(std::make_shared<const std::string>(std::move(response)));
-  Admit(req.target());
+  QueueRaw(std::make_shared<const std::string>(std::move(out.response)));
+  Admit(std::move(out.target));
   if (state_ != State::kClosed) OnRead({}, 0);  // parse leftover, read on
 }
 
@@ -156,39 +102,10 @@ void Connection::RejectHttp(std::string response) {
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
 }
 
-void Connection::Admit(std::string_view target) {
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) {
-    Refuse(kCloseBadRequest, "bad request target");
+void Connection::Admit(HttpUpgrade::Target target) {
+  if (target.refusal_code != 0) {
+    Refuse(target.refusal_code, target.refusal_reason);
     return;
-  }
-  std::string token;
-  std::string channel;
-  bool has_token = false;
-  bool has_channel = false;
-  for (const auto& param : url->params()) {
-    if (!has_token && param.key == "token") {
-      token = param.value;
-      has_token = true;
-    } else if (!has_channel && param.key == "channel") {
-      channel = param.value;
-      has_channel = true;
-    }
-  }
-  if (token.empty()) {
-    Refuse(kCloseBadRequest, "missing token");
-    return;
-  }
-  int64_t channel_id = 0;
-  if (kind_ == Kind::kVoice) {
-    if (!has_channel || channel.empty()) {
-      Refuse(kCloseBadRequest, "missing channel");
-      return;
-    }
-    if (!ParsePositiveId(channel, &channel_id)) {
-      Refuse(kCloseBadRequest, "malformed channel");
-      return;
-    }
   }
   if (!worker_.TryCountAdmitted()) {
     Refuse(kCloseTooManyConnections, "too many connections");
@@ -197,7 +114,7 @@ void Connection::Admit(std::string_view target) {
   counted_admitted_ = true;
   Gate& gate = worker_.gate();
   if (kind_ == Kind::kMain) {
-    auto result = gate.AdmitMain(token);
+    auto result = gate.AdmitMain(target.token);
     if (auto* refusal = std::get_if<Refusal>(&result)) {
       Refuse(refusal->code, refusal->reason);
       return;
@@ -209,17 +126,17 @@ void Connection::Admit(std::string_view target) {
       return;
     }
     counted_user_ = true;
-    token_ = std::move(token);
+    token_ = std::move(target.token);
     registered_ = true;
     worker_.Register(this, admission.server_ids);
   } else {
-    auto result = gate.AdmitVoice(token, channel_id, id_);
+    auto result = gate.AdmitVoice(target.token, target.channel_id, id_);
     if (auto* refusal = std::get_if<Refusal>(&result)) {
       Refuse(refusal->code, refusal->reason);
       return;
     }
     user_id_ = std::get<VoiceAdmission>(result).user_id;
-    token_ = std::move(token);
+    token_ = std::move(target.token);
     registered_ = true;
     worker_.Register(this, {});
   }
@@ -368,6 +285,9 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
       Close(out.code, out.error, false);
       peer_closed_ = true;
       read_have_ = 0;
+      // Our own close went out before (a refusal, a session end): with the
+      // peer's answer in, however malformed, the handshake is over.
+      if (close_sent_) Drain();
       return;
     }
     if (out.event == ClientFrameParser::Event::kPing) {
@@ -379,10 +299,10 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
     } else if (out.event == ClientFrameParser::Event::kClose) {
       peer_closed_ = true;
       if (state_ == State::kOpen) {
-        // The client ends the connection: echo its code, as RFC 6455 asks.
-        const uint16_t code = (out.code == 1005 || out.code < 1000)
-                                  ? static_cast<uint16_t>(kCloseNormal)
-                                  : out.code;
+        // The client ends the connection: echo its code, as RFC 6455 asks
+        // (the parser refused codes a peer may not send).
+        const uint16_t code =
+            out.code == 1005 ? static_cast<uint16_t>(kCloseNormal) : out.code;
         Close(code, "", /*flush=*/false);
       } else if (close_sent_) {
         Drain();

@@ -11,12 +11,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "boost/asio/buffer.hpp"
 #include "boost/asio/steady_timer.hpp"
-#include "boost/beast/http/empty_body.hpp"
-#include "boost/beast/http/message.hpp"
-#include "boost/beast/http/parser.hpp"
 #include "boost/system/error_code.hpp"
 #include "push/client_frame_parser.h"
 #include "push/connection_id.h"
+#include "push/http_upgrade.h"
 #include "push/ws_frame.h"
 
 namespace herald::push {
@@ -33,7 +31,7 @@ class Worker;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class Kind { kMain, kVoice };
-  using Request = boost::beast::http::request<boost::beast::http::empty_body>;
+  using Request = HttpUpgrade::Request;
 
   Connection(Worker& worker, Kind kind);
   virtual ~Connection();
@@ -103,23 +101,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // shut and the socket waits for the peer's EOF (or the close timer).
   enum class State { kHandshake, kOpen, kClosing, kDraining, kClosed };
 
-  // The HTTP upgrade request while it arrives; freed once parsed.
-  struct HttpRequestReader {
-    explicit HttpRequestReader(size_t header_limit) : limit(header_limit) {
-      parser.header_limit(static_cast<uint32_t>(header_limit));
-      parser.body_limit(0);
-      parser.eager(false);
-    }
-    size_t limit;
-    std::string bytes;
-    size_t parsed = 0;  // prefix of `bytes` the parser has consumed
-    boost::beast::http::request_parser<boost::beast::http::empty_body> parser;
-  };
-
   void OnRequestBytes(size_t n);
 
   void RejectHttp(std::string response);
-  void Admit(std::string_view target);
+  // Sends the 101 response, then admits or refuses the target.
+  void AcceptUpgrade(HttpUpgrade::Outcome outcome);
+  void Admit(HttpUpgrade::Target target);
   void Refuse(uint16_t code, std::string_view reason);
   void QueueRaw(Frame frame);
   void MaybeWrite();
@@ -165,7 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<uint8_t, kReadBufferSize> read_buf_;
   size_t read_have_ = 0;
   ClientFrameParser parser_;
-  std::unique_ptr<HttpRequestReader> http_;
+  std::unique_ptr<HttpUpgrade> http_;  // while the request arrives
 
   boost::asio::steady_timer timer_;
 };

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace herald::push {
 
@@ -45,8 +46,13 @@ struct PushOptions {
   size_t max_new_connections_per_ip_per_sec = 100;
   // Admitted main-socket connections per user (4029 beyond). 0: no limit.
   size_t max_connections_per_user = 64;
-  // HTTP request headers larger than this end the connection.
+  // An upgrade request (request line and headers) larger than this is
+  // answered 431 and the connection ends.
   size_t max_request_header_bytes = 8192;
+  // Origins (scheme://host[:port]) a request carrying an Origin header
+  // must name, compared ASCII case-insensitively; others get 403 before
+  // the upgrade. Empty: any origin. Requests without Origin always pass.
+  std::vector<std::string> allowed_origins;
   std::chrono::milliseconds ping_interval{20000};
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds close_timeout{5000};

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace herald::service {
 namespace {
@@ -55,6 +57,48 @@ Setter StringFlag(const char* name,
   return [=](HeraldOptions& o, const std::string& v) {
     if (v.empty()) return Bad(name, v, "a non-empty value");
     field(o) = v;
+    return absl::OkStatus();
+  };
+}
+
+// A WebSocket Origin as browsers send it: scheme://host[:port], no path.
+bool IsOrigin(absl::string_view s) {
+  const size_t sep = s.find("://");
+  if (sep == absl::string_view::npos || sep == 0) return false;
+  for (char c : s.substr(0, sep)) {
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  const absl::string_view authority = s.substr(sep + 3);
+  if (authority.empty() || authority.front() == ':') return false;
+  for (char c : authority) {
+    if (c <= ' ' || c >= 0x7F || c == '/' || c == '?' || c == '#' || c == '@' ||
+        c == ',') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Comma-separated origins; empty: any origin.
+Setter OriginListFlag(
+    const char* name,
+    std::function<std::vector<std::string>&(HeraldOptions&)> field) {
+  return [=](HeraldOptions& o, const std::string& v) {
+    std::vector<std::string> origins;
+    if (!v.empty()) {
+      for (absl::string_view part : absl::StrSplit(v, ',')) {
+        part = absl::StripAsciiWhitespace(part);
+        if (!IsOrigin(part)) {
+          return Bad(name, v,
+                     "comma-separated origins like https://chat.example.com "
+                     "(scheme://host[:port], no path)");
+        }
+        origins.emplace_back(part);
+      }
+    }
+    field(o) = std::move(origins);
     return absl::OkStatus();
   };
 }
@@ -300,6 +344,25 @@ const std::map<std::string, Flag>& Flags() {
               return o.push.max_client_message_bytes;
             },
             0, size_t{1} << 24)}},
+      {"max_request_header_bytes",
+       {"largest WebSocket upgrade request (request line and headers); "
+        "larger is answered HTTP 431",
+        false,
+        NumberFlag<size_t>(
+            "max_request_header_bytes",
+            [](HeraldOptions& o) -> size_t& {
+              return o.push.max_request_header_bytes;
+            },
+            256, size_t{1} << 20)}},
+      {"allowed_origins",
+       {"comma-separated origins (https://chat.example.com) a browser's "
+        "upgrade request must come from; others get HTTP 403, requests "
+        "without Origin pass (empty: any origin)",
+        false,
+        OriginListFlag("allowed_origins",
+                       [](HeraldOptions& o) -> std::vector<std::string>& {
+                         return o.push.allowed_origins;
+                       })}},
       {"ping_interval_ms",
        {"interval of server pings; a connection silent for two intervals is "
         "closed",

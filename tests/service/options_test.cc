@@ -22,6 +22,54 @@ TEST(OptionsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_FALSE(o->push.plain);
   EXPECT_TRUE(o->push.tls_own_records);
   EXPECT_TRUE(o->push.tls_cert_file.empty());
+  EXPECT_EQ(o->push.max_request_header_bytes, 8192u);
+  EXPECT_TRUE(o->push.allowed_origins.empty());
+}
+
+TEST(OptionsTest, RequestHeaderLimit) {
+  auto o = Parse({"--max_request_header_bytes=1024"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->push.max_request_header_bytes, 1024u);
+  for (const char* bad :
+       {"--max_request_header_bytes=255", "--max_request_header_bytes=1048577",
+        "--max_request_header_bytes=x"}) {
+    auto e = Parse({bad});
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(std::string(e.status().message())
+                  .find("for --max_request_header_bytes: expected an integer "
+                        "from 256 to 1048576"),
+              std::string::npos)
+        << e.status().message();
+  }
+}
+
+TEST(OptionsTest, AllowedOrigins) {
+  auto o =
+      Parse({"--allowed_origins=https://a.example, https://b.example:8443,"
+             "http://localhost:3000"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(
+      o->push.allowed_origins,
+      (std::vector<std::string>{"https://a.example", "https://b.example:8443",
+                                "http://localhost:3000"}));
+  auto off =
+      Parse({"--allowed_origins=https://a.example", "--allowed_origins="});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_TRUE(off->push.allowed_origins.empty());
+  for (const char* bad :
+       {"--allowed_origins=a.example", "--allowed_origins=https://a.example/",
+        "--allowed_origins=https://a.example/path",
+        "--allowed_origins=https://",
+        "--allowed_origins=https://a.example,,https://b.example",
+        "--allowed_origins=://a.example", "--allowed_origins=https://a b"}) {
+    auto e = Parse({bad});
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(std::string(e.status().message())
+                  .find("for --allowed_origins: expected comma-separated "
+                        "origins like https://chat.example.com"),
+              std::string::npos)
+        << e.status().message();
+  }
 }
 
 TEST(OptionsTest, ParsesEveryKind) {
