@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -364,6 +365,7 @@ uint32_t CountAdmitted(const std::string& address) {
 }
 
 int Main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // a socket herald closed fails its write instead
   Flags flags;
   std::string error;
   if (!ParseFlags(argc, argv, &flags, &error)) {
