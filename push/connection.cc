@@ -1,9 +1,12 @@
 #include "push/connection.h"
 
 #include <malloc.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 #include "boost/asio/post.hpp"
@@ -80,8 +83,18 @@ Connection::~Connection() = default;
 
 void Connection::Start() {
   worker_.AddSocket(this);
+  LimitSendBuffer();
   ArmTimer(worker_.options().handshake_timeout);
   AsyncTransportHandshake();
+}
+
+void Connection::LimitSendBuffer() {
+  const size_t bytes = worker_.options().socket_send_buffer_bytes;
+  const int fd = SocketFd();
+  if (bytes == 0 || fd < 0) return;
+  const int value = static_cast<int>(std::min<size_t>(bytes, INT32_MAX / 2));
+  // Best effort: the kernel clamps it to net.core.wmem_max.
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof(value));
 }
 
 void Connection::OnTransportReady(boost::system::error_code ec) {

@@ -95,6 +95,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Ends the sending direction (TLS close_notify, then TCP FIN), keeping
   // the socket open so the peer's last bytes are read, not reset.
   virtual void ShutdownSend() = 0;
+  // The socket's descriptor, for options set on it; -1 if none.
+  virtual int SocketFd() { return -1; }
   virtual void CloseSocket() = 0;
 
   void OnTransportReady(boost::system::error_code ec);
@@ -135,6 +137,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReleaseWriteLists();  // frees the frame lists' blocks when large
   void ReleaseSendSide();    // frees every send buffer (the connection ends)
   void ReadMore();
+  void LimitSendBuffer();
   void ArmTimer(std::chrono::milliseconds after);
   void OnTimer();
   void Unregister();

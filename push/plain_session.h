@@ -20,6 +20,7 @@ class PlainSession final : public Connection {
   WriteStart StartWrite(WriteBuffers buffers, size_t size) override;
   size_t UnsentBytes() const override { return unsent_; }
   void ShutdownSend() override;
+  int SocketFd() override { return socket_.native_handle(); }
   void CloseSocket() override;
 
  private:

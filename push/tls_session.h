@@ -35,6 +35,7 @@ class TlsSession final : public Connection {
   WriteStart StartWrite(WriteBuffers buffers, size_t size) override;
   size_t UnsentBytes() const override;
   void ShutdownSend() override;
+  int SocketFd() override { return socket_.native_handle(); }
   void CloseSocket() override;
 
  private:
