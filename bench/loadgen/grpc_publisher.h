@@ -15,7 +15,8 @@ namespace herald::bench {
 // the JSON from the proto (text = "T<ns>"). Publisher thread only.
 class GrpcPublisher : public Publisher {
  public:
-  explicit GrpcPublisher(std::string address);
+  // text_bytes > 0: each text is padded to that size ("T<ns> xxx…").
+  GrpcPublisher(std::string address, int text_bytes);
   ~GrpcPublisher() override;
 
   bool Start(std::string* error) override;
@@ -31,6 +32,7 @@ class GrpcPublisher : public Publisher {
   void CloseStream(bool count_failure);
 
   std::string address_;
+  const size_t text_bytes_;
   std::unique_ptr<herald::v1::Herald::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientWriter<herald::v1::PublishRequest>> writer_;
