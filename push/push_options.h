@@ -27,7 +27,7 @@ struct PushOptions {
   // SO_SNDBUF of each client socket (the kernel doubles it for its own
   // overhead); 0 leaves the kernel's autotuning, which lets a client that
   // never reads take megabytes before herald's queue sees any of it.
-  size_t socket_send_buffer_bytes = 64 * 1024;
+  size_t socket_send_buffer_bytes = 32 * 1024;
   // A client message larger than this closes the connection (1009).
   size_t max_client_message_bytes = 4096;
   // Admitted connections, both ports together (4029 beyond).

@@ -12,7 +12,7 @@ from harness import (HeraldCase, close_of, drain, message_created, new_id, parse
                      raw_ws_connect)
 
 MAX_QUEUE = 64 * 1024
-SEND_BUFFER = 64 * 1024  # --socket_send_buffer_bytes (the kernel doubles it)
+SEND_BUFFER = 32 * 1024  # --socket_send_buffer_bytes (its default; the kernel doubles it)
 NON_READERS = 100
 TEXT_BYTES = 16000
 # Everything else herald may allocate meanwhile (gRPC, the frames shared by
