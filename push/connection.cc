@@ -1,5 +1,13 @@
 #include "push/connection.h"
 
+#include <malloc.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
 #include "boost/asio/post.hpp"
 #include "push/close_codes.h"
 #include "push/gate.h"
@@ -19,6 +27,23 @@ constexpr size_t kKeepWriteFrames = 8;
 // gather list, and asio gathers at most 64 buffers per sendmsg.
 constexpr size_t kMaxWriteFrames = 64;
 
+// A connection closed for being too slow held up to max_queue_bytes until
+// then, in blocks malloc keeps unless asked. One trim per thread, a second
+// after the first such close, returns what a wave of them freed (the
+// connections themselves are gone by then).
+thread_local bool heap_trim_scheduled = false;
+constexpr std::chrono::seconds kHeapTrimDelay{1};
+
+void ScheduleHeapTrim(boost::asio::io_context& io) {
+  if (heap_trim_scheduled) return;
+  heap_trim_scheduled = true;
+  auto timer = std::make_shared<boost::asio::steady_timer>(io, kHeapTrimDelay);
+  timer->async_wait([timer](boost::system::error_code) {
+    heap_trim_scheduled = false;
+    malloc_trim(0);
+  });
+}
+
 }  // namespace
 
 Connection::Connection(Worker& worker, Kind kind)
@@ -32,8 +57,18 @@ Connection::~Connection() = default;
 
 void Connection::Start() {
   worker_.AddSocket(this);
+  LimitSendBuffer();
   ArmTimer(worker_.options().handshake_timeout);
   AsyncTransportHandshake();
+}
+
+void Connection::LimitSendBuffer() {
+  const size_t bytes = worker_.options().socket_send_buffer_bytes;
+  const int fd = SocketFd();
+  if (bytes == 0 || fd < 0) return;
+  const int value = static_cast<int>(std::min<size_t>(bytes, INT32_MAX / 2));
+  // Best effort: the kernel clamps it to net.core.wmem_max.
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof(value));
 }
 
 void Connection::OnTransportReady(boost::system::error_code ec) {
@@ -151,7 +186,7 @@ void Connection::Refuse(uint16_t code, std::string_view reason) {
 
 void Connection::Send(const Frame& frame) {
   if (state_ != State::kOpen || slow_) return;
-  if (queued_bytes_ + frame->size() > worker_.options().max_queue_bytes) {
+  if (HeldBytes() + frame->size() > worker_.options().max_queue_bytes) {
     slow_ = true;
     boost::asio::post(worker_.io_context(), [self = shared_from_this()] {
       self->Close(kCloseTooSlow, "too slow: send queue full", false);
@@ -195,6 +230,7 @@ void Connection::MaybeWrite() {
       write_buffers_.emplace_back(f->data(), f->size());
     }
     queued_bytes_ -= size;
+    in_flight_bytes_ = size;
     if (StartWrite(write_buffers_, size) == WriteStart::kPending) return;
     // All written at once: the common case, with no completion to wait
     // for. A closing connection still takes the completion path, so its
@@ -207,6 +243,7 @@ void Connection::MaybeWrite() {
     }
     writing_ = false;
     in_flight_.clear();
+    in_flight_bytes_ = 0;
   }
   if (!writing_) ReleaseWriteLists();
 }
@@ -221,9 +258,19 @@ void Connection::ReleaseWriteLists() {
   }
 }
 
+void Connection::ReleaseSendSide() {
+  std::vector<Frame>().swap(pending_);
+  queued_bytes_ = 0;
+  if (!writing_) {
+    std::vector<Frame>().swap(in_flight_);
+    std::vector<boost::asio::const_buffer>().swap(write_buffers_);
+  }
+}
+
 void Connection::OnWrite(boost::system::error_code ec, size_t) {
   writing_ = false;
   in_flight_.clear();
+  in_flight_bytes_ = 0;
   if (ec) {
     LogDebug("conn ", id_, ": write failed: ", ec.message());
     Teardown();
@@ -325,10 +372,7 @@ void Connection::Close(uint16_t code, std::string_view reason, bool flush) {
   if (state_ != State::kOpen) return;
   Unregister();
   state_ = State::kClosing;
-  if (!flush) {
-    pending_.clear();
-    queued_bytes_ = 0;
-  }
+  if (!flush) ReleaseSendSide();
   close_queued_ = true;
   QueueRaw(MakeCloseFrame(code, reason));
   ArmTimer(worker_.options().close_timeout);
@@ -380,8 +424,7 @@ void Connection::Drain() {
   if (state_ == State::kClosed || state_ == State::kDraining) return;
   Unregister();
   state_ = State::kDraining;
-  pending_.clear();
-  queued_bytes_ = 0;
+  ReleaseSendSide();
   ShutdownSend();
   ArmTimer(worker_.options().close_timeout);
   if (!reading_) ReadMore();
@@ -391,11 +434,11 @@ void Connection::Teardown() {
   if (state_ == State::kClosed) return;
   Unregister();
   state_ = State::kClosed;
-  pending_.clear();
-  queued_bytes_ = 0;
+  ReleaseSendSide();
   timer_.cancel();
   CloseSocket();
   worker_.RemoveSocket(this);
+  if (slow_) ScheduleHeapTrim(worker_.io_context());
 }
 
 }  // namespace herald::push

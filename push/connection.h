@@ -43,9 +43,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Queues `frame` unless the connection is closing; its write starts from
   // the worker's next flush (Worker::ScheduleFlush). A connection whose
-  // queue would exceed the limit is closed with 4008 (deferred: safe to call
-  // while iterating the worker's indices).
+  // held bytes (HeldBytes) would exceed max_queue_bytes is closed with 4008
+  // instead (deferred: safe to call while iterating the worker's indices).
   void Send(const Frame& frame);
+
+  // Every byte held for this connection that the kernel has not taken:
+  // the frames queued, and what the transport has not yet sent of the
+  // write in flight and of its own records (UnsentBytes). This is what
+  // max_queue_bytes bounds.
+  size_t HeldBytes() const { return queued_bytes_ + UnsentBytes(); }
 
   // Writes what Send queued; called by the worker's flush.
   void FlushDeferred();
@@ -81,9 +87,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // no OnWrite follows; kPending: OnWrite follows when it is written.
   enum class WriteStart { kDone, kPending };
   virtual WriteStart StartWrite(WriteBuffers buffers, size_t size) = 0;
+  // Bytes the transport holds that the kernel has not taken yet: the
+  // unsent part of the write in flight (plaintext not yet sealed, records
+  // sealed but not sent) and any records of its own. The default counts
+  // the whole write in flight until OnWrite.
+  virtual size_t UnsentBytes() const { return writing_ ? in_flight_bytes_ : 0; }
   // Ends the sending direction (TLS close_notify, then TCP FIN), keeping
   // the socket open so the peer's last bytes are read, not reset.
   virtual void ShutdownSend() = 0;
+  // The socket's descriptor, for options set on it; -1 if none.
+  virtual int SocketFd() { return -1; }
   virtual void CloseSocket() = 0;
 
   void OnTransportReady(boost::system::error_code ec);
@@ -111,7 +124,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void QueueRaw(Frame frame);
   void MaybeWrite();
   void ReleaseWriteLists();  // frees the frame lists' blocks when large
+  void ReleaseSendSide();    // frees every send buffer (the connection ends)
   void ReadMore();
+  void LimitSendBuffer();
   void ArmTimer(std::chrono::milliseconds after);
   void OnTimer();
   void Unregister();
@@ -145,6 +160,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Frame> pending_;
   size_t queued_bytes_ = 0;
   std::vector<Frame> in_flight_;
+  size_t in_flight_bytes_ = 0;
   std::vector<boost::asio::const_buffer> write_buffers_;
 
   // Receive side: a small buffer; data payloads are skipped, not stored.

@@ -1,10 +1,11 @@
 #include "push/plain_session.h"
 
+#include <algorithm>
+#include <span>
 #include <string>
 
 #include "boost/asio/error.hpp"
 #include "boost/asio/post.hpp"
-#include "boost/asio/write.hpp"
 
 namespace herald::push {
 
@@ -54,25 +55,52 @@ Connection::WriteStart PlainSession::StartWrite(WriteBuffers buffers,
     return WriteStart::kPending;
   }
   // The socket is full: the rest goes out from the frames themselves,
-  // which the connection keeps until OnWrite.
+  // which the connection keeps until OnWrite, once the socket is writable
+  // again; nothing is copied or retried meanwhile.
   const size_t done = ec ? 0 : n;
-  rest_.clear();
-  size_t skip = done;
-  for (const boost::asio::const_buffer& b : buffers) {
-    if (skip >= b.size()) {
-      skip -= b.size();
-      continue;
-    }
-    rest_.push_back(b + skip);
-    skip = 0;
-  }
-  boost::asio::async_write(socket_, rest_,
-                           [self = shared_from_this(), this, done](
-                               boost::system::error_code ec, size_t m) {
-                             rest_.clear();
-                             OnWrite(ec, done + m);
-                           });
+  rest_.assign(buffers.begin(), buffers.end());
+  rest_begin_ = 0;
+  unsent_ = size;
+  write_size_ = size;
+  ConsumeRest(done);
+  WriteRest();
   return WriteStart::kPending;
+}
+
+void PlainSession::ConsumeRest(size_t n) {
+  unsent_ -= n;
+  while (n > 0) {
+    boost::asio::const_buffer& b = rest_[rest_begin_];
+    const size_t take = std::min(n, b.size());
+    b += take;
+    n -= take;
+    if (b.size() == 0) ++rest_begin_;
+  }
+}
+
+void PlainSession::WriteRest() {
+  socket_.async_wait(
+      boost::asio::ip::tcp::socket::wait_write,
+      [self = shared_from_this(), this](boost::system::error_code ec) {
+        if (!ec) {
+          // asio gathers at most 64 buffers per call; a write has no more
+          // frames than that.
+          const size_t n =
+              socket_.write_some(std::span(rest_).subspan(rest_begin_), ec);
+          if (!ec) ConsumeRest(n);
+          if (ec == boost::asio::error::would_block ||
+              ec == boost::asio::error::try_again) {
+            ec = {};
+          }
+        }
+        if (!ec && unsent_ > 0) {
+          WriteRest();
+          return;
+        }
+        std::vector<boost::asio::const_buffer>().swap(rest_);
+        unsent_ = 0;
+        OnWrite(ec, ec ? 0 : write_size_);
+      });
 }
 
 void PlainSession::ShutdownSend() {

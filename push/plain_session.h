@@ -18,13 +18,25 @@ class PlainSession final : public Connection {
   void AsyncTransportHandshake() override;
   void AsyncReadSome(uint8_t* data, size_t size) override;
   WriteStart StartWrite(WriteBuffers buffers, size_t size) override;
+  size_t UnsentBytes() const override { return unsent_; }
   void ShutdownSend() override;
+  int SocketFd() override { return socket_.native_handle(); }
   void CloseSocket() override;
 
  private:
+  // After a partial write: waits until the socket is writable, sends what
+  // it takes of rest_, and again until rest_ is all sent (then OnWrite).
+  void WriteRest();
+  // Drops the first `n` bytes of rest_.
+  void ConsumeRest(size_t n);
+
   boost::asio::ip::tcp::socket socket_;
-  // What a partial write left, for the async_write that finishes it.
+  // What a partial write left (views of the connection's frames), and its
+  // size: the bytes of the write in flight the kernel has not taken.
   std::vector<boost::asio::const_buffer> rest_;
+  size_t rest_begin_ = 0;  // first entry of rest_ still (partly) unsent
+  size_t unsent_ = 0;
+  size_t write_size_ = 0;
 };
 
 }  // namespace herald::push

@@ -26,8 +26,14 @@ struct PushOptions {
   // The ticket key is replaced once this old (tickets live two periods).
   std::chrono::seconds tls_ticket_rotation{12 * 3600};
   int threads = 0;  // I/O threads; 0: one per core it may run on
-  // A connection whose undelivered frames exceed this is closed (4008).
+  // A connection for which herald holds more undelivered bytes than this
+  // (frames queued, the unsent part of the write in flight, the transport's
+  // sealed records) is closed (4008).
   size_t max_queue_bytes = 1 << 20;
+  // SO_SNDBUF of each client socket (the kernel doubles it for its own
+  // overhead); 0 leaves the kernel's autotuning, which lets a client that
+  // never reads take megabytes before herald's queue sees any of it.
+  size_t socket_send_buffer_bytes = 32 * 1024;
   // A client message larger than this closes the connection (1009).
   size_t max_client_message_bytes = 4096;
   // Admitted connections, both ports together (4029 beyond). HeraldApp

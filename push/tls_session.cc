@@ -108,7 +108,8 @@ Connection::WriteStart TlsSession::StartWrite(WriteBuffers buffers,
   write_buffers_ = buffers;
   write_size_ = size;
   write_done_ = 0;
-  write_sealed_ = false;
+  write_piece_ = 0;
+  write_piece_off_ = 0;
   if (!records_) {
     // OpenSSL writes one contiguous buffer: gather the frames first.
     ssl_write_buf_.clear();
@@ -334,33 +335,74 @@ void TlsSession::YieldRead() {
   });
 }
 
+size_t TlsSession::UnsentBytes() const {
+  // The pending write's bytes not yet sealed (herald's records) or not yet
+  // taken by SSL_write (OpenSSL's), and the sealed records not yet sent.
+  const size_t write = write_pending_ ? write_size_ - write_done_ : 0;
+  return write + (tx_.size() - tx_off_);
+}
+
 TlsSession::Step TlsSession::TryRecordWrite() {
-  if (write_pending_ && !write_sealed_) {
-    write_sealed_ = true;
-    if (tx_off_ == tx_.size()) {
-      // Nothing queued before it: seal into the thread's scratch and send
-      // from there; only what the socket refuses is kept.
-      uint8_t* scratch =
-          WriteScratch(Tls13Records::MaxSealedBytes(write_size_));
-      const size_t sealed =
-          records_->SealAppDataInto(write_buffers_, write_size_, scratch);
-      if (sealed == 0) return Step::kFailed;
-      const ssize_t sent =
-          ::send(socket_.native_handle(), scratch, sealed, MSG_NOSIGNAL);
-      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-          errno != EINTR) {
-        return Step::kFailed;
-      }
-      const size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
-      tx_.assign(reinterpret_cast<const char*>(scratch) + done, sealed - done);
-      tx_off_ = 0;
-    } else if (!records_->SealAppData(write_buffers_, write_size_, tx_)) {
-      return Step::kFailed;  // behind a KeyUpdate answer still queued
+  for (;;) {
+    // Records already sealed (a partly sent one, a KeyUpdate answer) go
+    // first; nothing more is sealed while the socket refuses them.
+    if (tx_off_ < tx_.size()) {
+      const Step step = FlushTx();
+      if (step != Step::kDone) return step;
+    }
+    if (!write_pending_) return Step::kDone;
+    if (write_done_ == write_size_) {
+      write_pending_ = false;
+      return Step::kDone;
+    }
+    const Step step = SealAndSendRecord();
+    if (step != Step::kDone) return step;
+  }
+}
+
+TlsSession::Step TlsSession::SealAndSendRecord() {
+  constexpr size_t kRecordPlaintext = size_t{1} << 14;
+  // The next record's pieces: views of the frames, sealed where they lie.
+  std::array<asio::const_buffer, 2 * 64> pieces;
+  size_t count = 0;
+  size_t size = 0;
+  size_t piece = write_piece_;
+  size_t off = write_piece_off_;
+  while (size < kRecordPlaintext && piece < write_buffers_.size() &&
+         count < pieces.size()) {
+    const asio::const_buffer b = write_buffers_[piece] + off;
+    const size_t take = std::min(b.size(), kRecordPlaintext - size);
+    pieces[count++] = asio::const_buffer(b.data(), take);
+    size += take;
+    if (take == b.size()) {
+      ++piece;
+      off = 0;
+    } else {
+      off += take;
     }
   }
-  const Step step = FlushTx();
-  if (step == Step::kDone) write_pending_ = false;
-  return step;
+  uint8_t* scratch = WriteScratch(Tls13Records::MaxSealedBytes(size));
+  const size_t sealed = records_->SealAppDataInto(
+      std::span<const asio::const_buffer>(pieces.data(), count), size, scratch);
+  if (sealed == 0) return Step::kFailed;
+  write_piece_ = piece;
+  write_piece_off_ = off;
+  write_done_ += size;
+  // Sealed into the thread's scratch and sent from there: only what the
+  // socket refuses is kept.
+  const ssize_t sent =
+      ::send(socket_.native_handle(), scratch, sealed, MSG_NOSIGNAL);
+  const int error = sent < 0 ? errno : 0;
+  if (sent < 0 && error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
+    return Step::kFailed;
+  }
+  const size_t done = sent > 0 ? static_cast<size_t>(sent) : 0;
+  if (done == sealed) return Step::kDone;
+  tx_.assign(reinterpret_cast<const char*>(scratch) + done, sealed - done);
+  tx_off_ = 0;
+  if (error == EINTR) return Step::kDone;  // FlushTx retries
+  WaitWritable();
+  return Step::kWaiting;
 }
 
 TlsSession::Step TlsSession::FlushTx() {
@@ -475,6 +517,11 @@ void TlsSession::CloseSocket() {
     ERR_clear_error();
     SSL_shutdown(ssl_);  // best effort close_notify; never waits
   }
+  // Nothing more is sent: free the send side's buffers now.
+  Release(tx_);
+  tx_off_ = 0;
+  std::string().swap(ssl_write_buf_);
+  write_pending_ = false;
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -34,7 +34,9 @@ class TlsSession final : public Connection {
   void AsyncTransportHandshake() override;
   void AsyncReadSome(uint8_t* data, size_t size) override;
   WriteStart StartWrite(WriteBuffers buffers, size_t size) override;
+  size_t UnsentBytes() const override;
   void ShutdownSend() override;
+  int SocketFd() override { return socket_.native_handle(); }
   void CloseSocket() override;
 
  private:
@@ -59,6 +61,9 @@ class TlsSession final : public Connection {
   // Pumps again from a post: the next read turn waits its turn.
   void YieldRead();
   Step TryRecordWrite();
+  // Seals the pending write's next record (at most 16 KiB of it) and sends
+  // it; what the socket refuses of it stays in tx_.
+  Step SealAndSendRecord();
   // Sends tx_; kDone once it is empty.
   Step FlushTx();
   // Classifies a failed SSL call: arms the wait OpenSSL asks for, or fails.
@@ -96,7 +101,6 @@ class TlsSession final : public Connection {
   // A bad record: the alert sent instead of close_notify.
   std::optional<Tls13Records::Alert> fatal_alert_;
   bool read_yield_posted_ = false;
-  bool write_sealed_ = false;  // the pending write is in tx_ (or sent)
   bool handshake_pending_ = false;
   bool read_pending_ = false;
   bool write_pending_ = false;
@@ -106,7 +110,13 @@ class TlsSession final : public Connection {
   uint8_t* read_data_ = nullptr;
   size_t read_size_ = 0;
   WriteBuffers write_buffers_;  // the pending write's frames
-  std::string ssl_write_buf_;   // ... gathered, when OpenSSL writes
+  // Herald's records: the pending write is sealed one record at a time,
+  // the next only once the previous one is all sent, so a peer that does
+  // not read costs at most one record here. Position of the first byte
+  // not yet sealed: write_done_ bytes in, at write_piece_/write_piece_off_.
+  size_t write_piece_ = 0;
+  size_t write_piece_off_ = 0;
+  std::string ssl_write_buf_;  // ... gathered, when OpenSSL writes
   const char* write_data_ = nullptr;
   size_t write_size_ = 0;
   size_t write_done_ = 0;

@@ -334,6 +334,17 @@ const std::map<std::string, Flag>& Flags() {
             "max_queue_bytes",
             [](HeraldOptions& o) -> size_t& { return o.push.max_queue_bytes; },
             1024, size_t{1} << 32)}},
+      {"socket_send_buffer_bytes",
+       {"SO_SNDBUF of each WebSocket client socket: what the kernel accepts "
+        "for a client beyond max_queue_bytes before herald waits (0: the "
+        "kernel's autotuning, up to net.ipv4.tcp_wmem's maximum)",
+        false,
+        NumberFlag<size_t>(
+            "socket_send_buffer_bytes",
+            [](HeraldOptions& o) -> size_t& {
+              return o.push.socket_send_buffer_bytes;
+            },
+            0, size_t{1} << 30)}},
       {"max_client_message_bytes",
        {"largest client message tolerated (and ignored); larger closes with "
         "1009",

@@ -89,7 +89,11 @@ bool EventBody::Parse(const char* p, size_t n, uint64_t* seq, int64_t* ns,
   }
   // Any other shape: find the three keys wherever they are.
   *exact = false;
-  if (!FindNumber(p, n, "\"text\":\"T", 9, '"', &t)) return false;
+  // A padded text (--text_bytes) ends its number with a space.
+  if (!FindNumber(p, n, "\"text\":\"T", 9, '"', &t) &&
+      !FindNumber(p, n, "\"text\":\"T", 9, ' ', &t)) {
+    return false;
+  }
   if (!FindNumber(p, n, "\"id\":", 5, ',', &id)) return false;
   if (!FindNumber(p, n, "\"server_id\":", 12, ',', &s)) return false;
   *seq = id;

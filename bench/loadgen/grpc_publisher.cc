@@ -8,8 +8,10 @@
 namespace herald::bench {
 
 GrpcPublisher::GrpcPublisher(std::string address,
-                             herald::tools::GrpcClientAuth auth)
-    : address_(std::move(address)), auth_(std::move(auth)) {}
+                             herald::tools::GrpcClientAuth auth, int text_bytes)
+    : address_(std::move(address)),
+      auth_(std::move(auth)),
+      text_bytes_(static_cast<size_t>(text_bytes)) {}
 
 GrpcPublisher::~GrpcPublisher() = default;
 
@@ -62,7 +64,16 @@ bool GrpcPublisher::Publish(uint64_t seq, int64_t server, int64_t ns) {
   char buf[24];
   buf[0] = 'T';
   auto r = std::to_chars(buf + 1, buf + sizeof buf, ns);
-  m->set_text(buf, static_cast<size_t>(r.ptr - buf));
+  const size_t n = static_cast<size_t>(r.ptr - buf);
+  if (text_bytes_ > n + 1) {
+    // The receiver reads the number up to the space (EventBody::Parse).
+    text_.assign(buf, n);
+    text_.push_back(' ');
+    text_.resize(text_bytes_, 'x');
+    m->set_text(text_);
+  } else {
+    m->set_text(buf, n);
+  }
   if (writer_->Write(request_)) return true;
   // The stream broke: learn why, count the event as failed, start anew.
   ++errors_;

@@ -16,7 +16,9 @@ namespace herald::bench {
 // the JSON from the proto (text = "T<ns>"). Publisher thread only.
 class GrpcPublisher : public Publisher {
  public:
-  GrpcPublisher(std::string address, herald::tools::GrpcClientAuth auth);
+  // text_bytes > 0: each text is padded to that size ("T<ns> xxx…").
+  GrpcPublisher(std::string address, herald::tools::GrpcClientAuth auth,
+                int text_bytes);
   ~GrpcPublisher() override;
 
   bool Start(std::string* error) override;
@@ -33,6 +35,7 @@ class GrpcPublisher : public Publisher {
 
   std::string address_;
   herald::tools::GrpcClientAuth auth_;
+  const size_t text_bytes_;
   std::unique_ptr<herald::v1::Herald::Stub> stub_;
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientWriter<herald::v1::PublishRequest>> writer_;

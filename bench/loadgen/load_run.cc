@@ -141,6 +141,8 @@ void LoadRun::StartWorkers() {
     c.connect_rate = options_.connect_rate / t;
     c.max_in_flight = std::max(1, (options_.max_handshakes + t - 1) / t);
     c.delayed_ack = options_.delayed_ack;
+    c.never_read = options_.never_read;
+    c.rcvbuf = options_.rcvbuf;
     c.handshake_timeout_ns =
         static_cast<int64_t>(options_.handshake_timeout_s * 1e9);
     workers_.push_back(std::make_unique<Worker>(std::move(c), &state_));
@@ -331,8 +333,8 @@ void LoadRun::RunTraffic() {
   }
   std::unique_ptr<Publisher> publisher;
   if (options_.target == Target::kHerald) {
-    publisher =
-        std::make_unique<GrpcPublisher>(options_.grpc, options_.grpc_auth);
+    publisher = std::make_unique<GrpcPublisher>(
+        options_.grpc, options_.grpc_auth, options_.text_bytes);
   } else {
     publisher = std::make_unique<HttpPublisher>(options_.publish_url,
                                                 options_.publish_connections);

@@ -67,7 +67,8 @@ const char* Options::Usage() {
          "  [--wait_s=120] [--event_timeout_s=2] [--servers=2000]\n"
          "  [--memberships=10] [--seed=1] [--json=FILE] [--progress=1]\n"
          "  [--setup=1] [--delayed_ack=0] [--barrier_dir=DIR "
-         "--barrier_count=P]\n";
+         "--barrier_count=P]\n"
+         "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0]\n";
 }
 
 bool Options::Parse(int argc, char** argv, std::string* error) {
@@ -178,6 +179,14 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
       barrier_count = static_cast<int>(n);
     } else if (name == "delayed_ack") {
       ok = ToBool(v, &delayed_ack);
+    } else if (name == "never_read") {
+      ok = ToBool(v, &never_read);
+    } else if (name == "rcvbuf") {
+      ok = ToInt(v, &n) && n >= 0 && n <= (1 << 30);
+      rcvbuf = static_cast<int>(n);
+    } else if (name == "text_bytes") {
+      ok = ToInt(v, &n) && n >= 0 && n <= (1 << 20);
+      text_bytes = static_cast<int>(n);
     } else if (name == "setup") {
       ok = ToBool(v, &setup);
     } else {

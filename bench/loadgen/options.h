@@ -45,6 +45,12 @@ struct Options {
   // receiver ACKs every ~2 small segments instead of every read.
   bool delayed_ack = false;
   bool setup = true;  // herald target: open sessions and set memberships
+  // Slow-consumer runs: subscribers that never read after the upgrade (and
+  // are not counted as recipients), with this SO_RCVBUF (0: the kernel's).
+  bool never_read = false;
+  int rcvbuf = 0;
+  // herald target: pad each event's text to this many bytes ("T<ns> xxx…").
+  int text_bytes = 0;
   // Multi-process start barrier: after its connections are set up, each
   // process creates barrier_dir/<user_offset>.ready and waits (at most
   // wait_s) until barrier_count such files exist; then traffic starts.

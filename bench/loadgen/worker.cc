@@ -136,6 +136,10 @@ void Worker::StartConnect(uint32_t j, int64_t now) {
   int one = 1;
   setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (config_.rcvbuf > 0) {
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &config_.rcvbuf,
+               sizeof config_.rcvbuf);
+  }
   if (bind(c.fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0) {
     Fail(c, stats_.tcp_errors);
     return;
@@ -238,6 +242,9 @@ void Worker::SendUpgrade(Connection& c) {
 }
 
 void Worker::ReadAll(Connection& c) {
+  // A never-reading subscriber leaves everything in its socket: the server
+  // sees a full receive window and a client that never drains it.
+  if (config_.never_read && c.state == Connection::State::kOpen) return;
   for (;;) {
     ssize_t n = read(c.fd, buf_.get(), kReadBuffer);
     if (n > 0) {
@@ -495,6 +502,7 @@ void Worker::Established(Connection& c) {
   stats_.established.Add();
   stats_.open.Add();
   stats_.last_established_ns.Set(MonoNowNs());
+  if (config_.never_read) return;  // expects no receipts from it
   config_.plan->ServersOf(c.user, &servers_scratch_);
   for (int32_t s : servers_scratch_) state_->AddOpen(s, 1);
 }
@@ -511,8 +519,10 @@ void Worker::Close(Connection& c, bool by_server) {
   if (c.state == Connection::State::kOpen) {
     stats_.open.Sub();
     if (by_server) stats_.closed_by_server.Add();
-    config_.plan->ServersOf(c.user, &servers_scratch_);
-    for (int32_t s : servers_scratch_) state_->AddOpen(s, -1);
+    if (!config_.never_read) {
+      config_.plan->ServersOf(c.user, &servers_scratch_);
+      for (int32_t s : servers_scratch_) state_->AddOpen(s, -1);
+    }
   }
   Release(c);
   c.state = Connection::State::kClosed;

@@ -31,6 +31,8 @@ struct WorkerConfig {
   int max_in_flight = 512;     // this worker's share of handshakes
   int64_t handshake_timeout_ns = 15'000'000'000;
   bool delayed_ack = false;
+  bool never_read = false;  // stop reading once upgraded; not a recipient
+  int rcvbuf = 0;           // SO_RCVBUF before connect; 0: the kernel's
 };
 
 // One epoll loop over a share of the subscriber connections: it opens them
