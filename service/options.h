@@ -15,6 +15,8 @@ struct HeraldOptions {
   std::string grpc_address = "127.0.0.1:50051";
   std::string state = "herald.db";
   size_t max_sessions = 1000000;
+  size_t max_memberships = 10000000;
+  size_t max_memberships_per_user = 100000;
   ValidationLimits limits;
   bool verbose = false;
   bool help = false;  // --help was given: print Usage() and exit 0

@@ -70,7 +70,8 @@ absl::Status Registry::OpenSession(const std::string& token, int64_t user_id,
   absl::MutexLock lock(&mu_);
   if (!sessions_.contains(token) && sessions_.size() >= limits_.max_sessions) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "too many sessions (the limit is ", limits_.max_sessions, ")"));
+        "too many sessions (the limit is --max_sessions=", limits_.max_sessions,
+        ")"));
   }
   absl::Status status = store_->Submit(
       SqliteStore::PutSession{token, user_id, expires_at_us}, std::move(done));
@@ -130,13 +131,13 @@ size_t Registry::session_count() const {
 // Memberships.
 
 void Registry::LinkLocked(int64_t user_id, int64_t server_id) {
-  servers_of_[user_id].insert(server_id);
+  if (servers_of_[user_id].insert(server_id).second) ++memberships_;
   members_of_[server_id].insert(user_id);
 }
 
 void Registry::UnlinkLocked(int64_t user_id, int64_t server_id) {
   if (auto it = servers_of_.find(user_id); it != servers_of_.end()) {
-    it->second.erase(server_id);
+    memberships_ -= it->second.erase(server_id);
     if (it->second.empty()) servers_of_.erase(it);
   }
   if (auto it = members_of_.find(server_id); it != members_of_.end()) {
@@ -145,16 +146,29 @@ void Registry::UnlinkLocked(int64_t user_id, int64_t server_id) {
   }
 }
 
+absl::Status Registry::CheckMembershipLimitsLocked(int64_t user_id,
+                                                   size_t user_total,
+                                                   size_t total) const {
+  if (user_total > limits_.max_memberships_per_user) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("user ", user_id, " would be a member of ", user_total,
+                     " servers (the limit is --max_memberships_per_user=",
+                     limits_.max_memberships_per_user, ")"));
+  }
+  if (total > limits_.max_memberships) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("herald would hold ", total,
+                     " memberships (the limit is --max_memberships=",
+                     limits_.max_memberships, ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<MembershipDiff> Registry::SetMemberships(
     int64_t user_id, std::vector<int64_t> server_ids, Done done) {
   std::sort(server_ids.begin(), server_ids.end());
   server_ids.erase(std::unique(server_ids.begin(), server_ids.end()),
                    server_ids.end());
-  if (server_ids.size() > limits_.max_memberships_per_user) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "user ", user_id, " would have ", server_ids.size(),
-        " memberships (the limit is ", limits_.max_memberships_per_user, ")"));
-  }
   MembershipDiff diff;
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> current;
@@ -165,6 +179,15 @@ absl::StatusOr<MembershipDiff> Registry::SetMemberships(
                       current.end(), std::back_inserter(diff.added));
   std::set_difference(current.begin(), current.end(), server_ids.begin(),
                       server_ids.end(), std::back_inserter(diff.removed));
+  // The global limit refuses growth only: a registry loaded above a
+  // lowered limit may still shrink.
+  const size_t total = memberships_ - diff.removed.size() + diff.added.size();
+  if (absl::Status limit = CheckMembershipLimitsLocked(
+          user_id, server_ids.size(),
+          diff.added.size() > diff.removed.size() ? total : 0);
+      !limit.ok()) {
+    return limit;
+  }
   SqliteStore::Op op = SqliteStore::Noop{};
   if (!diff.added.empty() || !diff.removed.empty()) {
     op = SqliteStore::ChangeMemberships{user_id, diff.added, diff.removed};
@@ -176,12 +199,19 @@ absl::StatusOr<MembershipDiff> Registry::SetMemberships(
   return diff;
 }
 
-bool Registry::AddMembership(int64_t user_id, int64_t server_id, Done done) {
+absl::StatusOr<bool> Registry::AddMembership(int64_t user_id, int64_t server_id,
+                                             Done done) {
   absl::MutexLock lock(&mu_);
   auto it = servers_of_.find(user_id);
   if (it != servers_of_.end() && it->second.contains(server_id)) {
     store_->SubmitUnbounded(SqliteStore::Noop{}, std::move(done));
     return false;
+  }
+  const size_t user_total = (it == servers_of_.end() ? 0 : it->second.size());
+  if (absl::Status limit = CheckMembershipLimitsLocked(user_id, user_total + 1,
+                                                       memberships_ + 1);
+      !limit.ok()) {
+    return limit;
   }
   LinkLocked(user_id, server_id);
   store_->SubmitUnbounded(
@@ -213,6 +243,7 @@ std::vector<int64_t> Registry::DropServer(int64_t server_id, Done done) {
   }
   std::vector<int64_t> members = Sorted(it->second);
   members_of_.erase(it);
+  memberships_ -= members.size();
   for (int64_t user_id : members) {
     auto servers = servers_of_.find(user_id);
     servers->second.erase(server_id);
@@ -234,6 +265,11 @@ std::vector<int64_t> Registry::MembersOf(int64_t server_id) const {
   auto it = members_of_.find(server_id);
   if (it == members_of_.end()) return {};
   return Sorted(it->second);
+}
+
+size_t Registry::membership_count() const {
+  absl::MutexLock lock(&mu_);
+  return memberships_;
 }
 
 bool Registry::IsMember(int64_t user_id, int64_t server_id) const {
