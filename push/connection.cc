@@ -204,7 +204,7 @@ void Connection::Admit(std::string_view target) {
     }
     auto& admission = std::get<MainAdmission>(result);
     user_id_ = admission.user_id;
-    token_ = std::move(token);
+    token_ = std::move(admission.session_key);
     registered_ = true;
     worker_.Register(this, admission.server_ids);
   } else {
@@ -213,8 +213,9 @@ void Connection::Admit(std::string_view target) {
       Refuse(refusal->code, refusal->reason);
       return;
     }
-    user_id_ = std::get<VoiceAdmission>(result).user_id;
-    token_ = std::move(token);
+    auto& admission = std::get<VoiceAdmission>(result);
+    user_id_ = admission.user_id;
+    token_ = std::move(admission.session_key);
     registered_ = true;
     worker_.Register(this, {});
   }

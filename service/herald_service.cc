@@ -239,8 +239,8 @@ void HeraldService::DoOpenSession(const v1::OpenSessionRequest& request,
   }
   if (previous && previous->user_id != request.user_id()) {
     // The token now names another user: its old sockets must not stay.
-    router_.CloseUser(previous->user_id, token, push::kCloseSessionClosed,
-                      "session closed");
+    router_.CloseUser(previous->user_id, registry_.SessionKey(token),
+                      push::kCloseSessionClosed, "session closed");
   }
   countdown->Arm();
 }
@@ -263,7 +263,7 @@ void HeraldService::DoCloseSession(const v1::CloseSessionRequest& request,
   auto removed = registry_.CloseSession(request.token(), countdown->Part());
   response->set_existed(removed.has_value());
   if (removed) {
-    router_.CloseUser(removed->user_id, request.token(),
+    router_.CloseUser(removed->user_id, registry_.SessionKey(request.token()),
                       push::kCloseSessionClosed, "session closed");
   }
   countdown->Arm();

@@ -42,7 +42,8 @@ void Registry::Load(const SqliteStore::Snapshot& snapshot) {
   absl::MutexLock lock(&mu_);
   sessions_.reserve(snapshot.sessions.size());
   for (const SqliteStore::StoredSession& session : snapshot.sessions) {
-    PutSessionLocked(session.token, {session.user_id, session.expires_at_us});
+    PutSessionLocked(session.token_hash,
+                     {session.user_id, session.expires_at_us});
   }
   for (const SqliteStore::StoredMembership& membership : snapshot.memberships) {
     LinkLocked(membership.user_id, membership.server_id);
@@ -54,53 +55,63 @@ void Registry::Load(const SqliteStore::Snapshot& snapshot) {
 
 // Sessions.
 
-void Registry::PutSessionLocked(const std::string& token, SessionInfo info) {
-  auto [it, inserted] = sessions_.try_emplace(token, info);
+void Registry::PutSessionLocked(const std::string& key, SessionInfo info) {
+  auto [it, inserted] = sessions_.try_emplace(key, info);
   if (!inserted) {
     if (it->second.expires_at_us != 0) {
-      expiry_.erase({it->second.expires_at_us, token});
+      expiry_.erase({it->second.expires_at_us, key});
     }
     it->second = info;
   }
-  if (info.expires_at_us != 0) expiry_.emplace(info.expires_at_us, token);
+  if (info.expires_at_us != 0) expiry_.emplace(info.expires_at_us, key);
+}
+
+std::string Registry::SessionKey(std::string_view token) const {
+  return store_->hasher().Hash(token);
 }
 
 absl::Status Registry::OpenSession(const std::string& token, int64_t user_id,
                                    int64_t expires_at_us, Done done) {
+  std::string key = SessionKey(token);
   absl::MutexLock lock(&mu_);
-  if (!sessions_.contains(token) && sessions_.size() >= limits_.max_sessions) {
+  if (!sessions_.contains(key) && sessions_.size() >= limits_.max_sessions) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "too many sessions (the limit is --max_sessions=", limits_.max_sessions,
         ")"));
   }
   absl::Status status = store_->Submit(
-      SqliteStore::PutSession{token, user_id, expires_at_us}, std::move(done));
+      SqliteStore::PutSession{key, user_id, expires_at_us}, std::move(done));
   if (!status.ok()) return status;
-  PutSessionLocked(token, {user_id, expires_at_us});
+  PutSessionLocked(key, {user_id, expires_at_us});
   return absl::OkStatus();
 }
 
 std::optional<SessionInfo> Registry::CloseSession(const std::string& token,
                                                   Done done) {
+  std::string key = SessionKey(token);
   absl::MutexLock lock(&mu_);
-  auto it = sessions_.find(token);
+  auto it = sessions_.find(key);
   if (it == sessions_.end()) {
     store_->SubmitUnbounded(SqliteStore::Noop{}, std::move(done));
     return std::nullopt;
   }
   const SessionInfo info = it->second;
-  if (info.expires_at_us != 0) expiry_.erase({info.expires_at_us, token});
+  if (info.expires_at_us != 0) expiry_.erase({info.expires_at_us, key});
   sessions_.erase(it);
-  store_->SubmitUnbounded(SqliteStore::DeleteSessions{{token}},
+  store_->SubmitUnbounded(SqliteStore::DeleteSessions{{std::move(key)}},
                           std::move(done));
   return info;
 }
 
 std::optional<SessionInfo> Registry::LookupToken(std::string_view token,
                                                  int64_t now_us) const {
+  return LookupSession(SessionKey(token), now_us);
+}
+
+std::optional<SessionInfo> Registry::LookupSession(
+    const std::string& session_key, int64_t now_us) const {
   absl::MutexLock lock(&mu_);
-  // absl::string_view is not std::string_view in every abseil build.
-  auto it = sessions_.find(absl::string_view(token.data(), token.size()));
+  auto it = sessions_.find(session_key);
   if (it == sessions_.end() || Expired(it->second, now_us)) return std::nullopt;
   return it->second;
 }
@@ -109,16 +120,16 @@ std::vector<Registry::ExpiredSession> Registry::TakeExpired(int64_t now_us) {
   std::vector<ExpiredSession> expired;
   absl::MutexLock lock(&mu_);
   if (expiry_.empty() || expiry_.begin()->first > now_us) return expired;
-  std::vector<std::string> tokens;
+  std::vector<std::string> keys;
   auto end = expiry_.begin();
   for (; end != expiry_.end() && end->first <= now_us; ++end) {
     auto session = sessions_.find(end->second);
     expired.push_back({end->second, session->second.user_id});
-    tokens.push_back(end->second);
+    keys.push_back(end->second);
     sessions_.erase(session);
   }
   expiry_.erase(expiry_.begin(), end);
-  store_->SubmitUnbounded(SqliteStore::DeleteSessions{std::move(tokens)},
+  store_->SubmitUnbounded(SqliteStore::DeleteSessions{std::move(keys)},
                           nullptr);
   return expired;
 }

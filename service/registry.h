@@ -46,6 +46,10 @@ struct MembershipDiff {
 // (user -> one voice channel), all in memory and persisted through a
 // SqliteStore so that a restart loses nothing.
 //
+// Sessions are held, and persisted, by session key: the state file's keyed
+// hash of the token (TokenHasher), never the token itself. Methods that take
+// a token hash it; SessionKey() gives the key the push layer is told about.
+//
 // Threading: thread-safe; one mutex guards all state, every call is short
 // and never waits for the disk. Each mutation is visible to readers as soon
 // as it returns and is persisted asynchronously, in call order; its `done`
@@ -88,8 +92,13 @@ class Registry {
   // nullopt when unknown or expired (expires_at_us != 0 && <= now_us).
   std::optional<SessionInfo> LookupToken(std::string_view token,
                                          int64_t now_us) const;
+  // The same, by SessionKey(token).
+  std::optional<SessionInfo> LookupSession(const std::string& session_key,
+                                           int64_t now_us) const;
+  // The key a session is held by: its token's keyed hash (raw bytes).
+  std::string SessionKey(std::string_view token) const;
   struct ExpiredSession {
-    std::string token;
+    std::string session_key;
     int64_t user_id;
   };
   // Removes (and persists the removal of) every expired session, earliest
@@ -141,7 +150,7 @@ class Registry {
   Registry(RegistryLimits limits, std::unique_ptr<SqliteStore> store);
 
   void Load(const SqliteStore::Snapshot& snapshot);
-  void PutSessionLocked(const std::string& token, SessionInfo info)
+  void PutSessionLocked(const std::string& key, SessionInfo info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LinkLocked(int64_t user_id, int64_t server_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -163,8 +172,9 @@ class Registry {
   const std::unique_ptr<SqliteStore> store_;  // destroyed last
 
   mutable absl::Mutex mu_;
+  // By session key.
   absl::flat_hash_map<std::string, SessionInfo> sessions_ ABSL_GUARDED_BY(mu_);
-  // (expires_at_us, token) of every session that expires.
+  // (expires_at_us, session key) of every session that expires.
   std::set<std::pair<int64_t, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, IdSet> servers_of_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, IdSet> members_of_ ABSL_GUARDED_BY(mu_);
