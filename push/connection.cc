@@ -161,7 +161,7 @@ void Connection::Admit(HttpUpgrade::Target target) {
       return;
     }
     counted_user_ = true;
-    token_ = std::move(target.token);
+    token_ = std::move(admission.session_key);
     registered_ = true;
     worker_.Register(this, admission.server_ids);
   } else {
@@ -170,8 +170,9 @@ void Connection::Admit(HttpUpgrade::Target target) {
       Refuse(refusal->code, refusal->reason);
       return;
     }
-    user_id_ = std::get<VoiceAdmission>(result).user_id;
-    token_ = std::move(target.token);
+    auto& admission = std::get<VoiceAdmission>(result);
+    user_id_ = admission.user_id;
+    token_ = std::move(admission.session_key);
     registered_ = true;
     worker_.Register(this, {});
   }

@@ -67,6 +67,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ConnectionId id() const { return id_; }
   Kind kind() const { return kind_; }
   int64_t user_id() const { return user_id_; }
+  // The Gate's session key of the admission (not the token).
   const std::string& token() const { return token_; }
   bool admitted() const { return registered_; }
   // Still in the TLS or HTTP handshake (may be evicted under a flood).
@@ -151,7 +152,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool ping_outstanding_ = false;
 
   int64_t user_id_ = 0;
-  std::string token_;
+  std::string token_;  // Admission::session_key
   absl::flat_hash_set<int64_t> servers_;
 
   // Send side: frames waiting, their byte total, and the write in flight:

@@ -17,15 +17,20 @@ struct Refusal {
   std::string reason;
 };
 
+// `session_key` names the session a connection was admitted on: an opaque,
+// non-empty string chosen by the gate (herald's keyed hash of the token), so
+// the connection need not keep the token. Router::CloseUser matches it.
 struct MainAdmission {
   int64_t user_id = 0;
   std::vector<int64_t> server_ids;  // the user's memberships right now
+  std::string session_key;
 };
 
 struct VoiceAdmission {
   int64_t user_id = 0;
   int64_t server_id = 0;
   int64_t channel_id = 0;
+  std::string session_key;
 };
 
 // Admission decisions, made by the control plane for the push layer. Called

@@ -25,7 +25,8 @@ class Router {
   virtual void Route(Delivery delivery, RoutedCallback done) = 0;
 
   // Closes the main and voice connections of `user_id` that were admitted
-  // with `token` (every token when empty) with a close frame.
+  // on session key `token` (the Gate's Admission::session_key; every
+  // session when empty) with a close frame.
   virtual void CloseUser(int64_t user_id, std::string token, uint16_t code,
                          std::string reason) = 0;
 

@@ -22,7 +22,10 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   auto app = std::unique_ptr<HeraldApp>(new HeraldApp());
 
   auto registry = Registry::Open(
-      options.state, RegistryLimits{.max_sessions = options.max_sessions});
+      options.state, RegistryLimits{.max_sessions = options.max_sessions,
+                                    .max_memberships = options.max_memberships,
+                                    .max_memberships_per_user =
+                                        options.max_memberships_per_user});
   if (!registry.ok()) return registry.status();
   app->registry_ = std::move(*registry);
 
@@ -59,8 +62,10 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   app->voice_ =
       std::make_unique<VoiceCoordinator>(*app->registry_, *app->push_);
   app->gate_ = std::make_unique<HeraldGate>(*app->registry_, *app->voice_);
+  app->executor_ = std::make_unique<ControlExecutor>();
   app->service_ = std::make_unique<HeraldService>(*app->registry_, *app->voice_,
-                                                  *app->push_, options.limits);
+                                                  *app->push_, *app->executor_,
+                                                  options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -100,6 +105,7 @@ void HeraldApp::Shutdown() {
   if (push_) push_->Shutdown(std::chrono::seconds(2));
   if (grpc_) grpc_->Wait();
   if (registry_) registry_->Flush();
+  if (executor_) executor_->Stop();
 }
 
 }  // namespace herald::service

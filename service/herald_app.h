@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "push/push_server.h"
+#include "service/control_executor.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
 #include "service/options.h"
@@ -36,6 +37,9 @@ class HeraldApp {
  private:
   HeraldApp() = default;
 
+  // First: outlives everything that posts to it (the registry's writer
+  // runs its last callbacks when the registry is destroyed).
+  std::unique_ptr<ControlExecutor> executor_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<push::PushServer> push_;
   std::unique_ptr<VoiceCoordinator> voice_;

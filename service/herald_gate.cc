@@ -10,12 +10,13 @@ HeraldGate::HeraldGate(Registry& registry, VoiceCoordinator& voice)
 
 std::variant<push::MainAdmission, push::Refusal> HeraldGate::AdmitMain(
     std::string_view token) {
-  auto session = registry_.LookupToken(token, NowMicros());
+  std::string key = registry_.SessionKey(token);
+  auto session = registry_.LookupSession(key, NowMicros());
   if (!session) {
     return push::Refusal{push::kCloseUnknownToken, "unknown or expired token"};
   }
-  return push::MainAdmission{session->user_id,
-                             registry_.ServersOf(session->user_id)};
+  return push::MainAdmission{
+      session->user_id, registry_.ServersOf(session->user_id), std::move(key)};
 }
 
 std::variant<push::VoiceAdmission, push::Refusal> HeraldGate::AdmitVoice(

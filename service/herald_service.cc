@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "push/close_codes.h"
 #include "service/clock.h"
 #include "service/publish_stream_reactor.h"
@@ -13,14 +14,14 @@ namespace {
 
 using Kind = push::MembershipChange::Kind;
 
-// Finishes `reactor` when `countdown` completes; `fill` writes the response.
-std::shared_ptr<Countdown> ReplyWhenDone(grpc::ServerUnaryReactor* reactor,
-                                         std::function<void()> fill = {}) {
-  return Countdown::Create(
-      [reactor, fill = std::move(fill)](absl::Status status) {
-        if (status.ok() && fill) fill();
-        reactor->Finish(ToGrpcStatus(status));
-      });
+// Finishes `reactor` on `executor` when the countdown completes.
+std::shared_ptr<Countdown> ReplyWhenDone(ControlExecutor& executor,
+                                         grpc::ServerUnaryReactor* reactor) {
+  return Countdown::Create([&executor, reactor](absl::Status status) {
+    executor.Post([reactor, status = std::move(status)] {
+      reactor->Finish(ToGrpcStatus(status));
+    });
+  });
 }
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
@@ -48,10 +49,15 @@ grpc::ServerUnaryReactor* RunRaw(
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   }
+  // The reply may come from a push worker or the SQLite writer: it is sent
+  // from the control executor.
   (service->*body)(call->request, &call->response,
-                   [reactor, out, call](const absl::Status& st) {
-                     if (st.ok()) SerializeResponse(call->response, out);
-                     reactor->Finish(ToGrpcStatus(st));
+                   [reactor, out, call,
+                    &executor = service->executor()](const absl::Status& st) {
+                     executor.Post([reactor, out, call, st] {
+                       if (st.ok()) SerializeResponse(call->response, out);
+                       reactor->Finish(ToGrpcStatus(st));
+                     });
                    });
   return reactor;
 }
@@ -69,12 +75,17 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 HeraldService::HeraldService(Registry& registry, VoiceCoordinator& voice,
-                             push::Router& router, ValidationLimits limits)
-    : registry_(registry), voice_(voice), router_(router), validator_(limits) {}
+                             push::Router& router, ControlExecutor& executor,
+                             ValidationLimits limits)
+    : registry_(registry),
+      voice_(voice),
+      router_(router),
+      executor_(executor),
+      validator_(limits) {}
 
-void HeraldService::Dispatch(const v1::PublishRequest& req,
-                             Countdown& countdown,
-                             std::function<void(uint32_t)> on_routed) {
+absl::Status HeraldService::Dispatch(const v1::PublishRequest& req,
+                                     Countdown& countdown,
+                                     std::function<void(uint32_t)> on_routed) {
   push::Delivery d;
   d.payload = Translator::ToJson(req);
   d.users.assign(req.visible_to().begin(), req.visible_to().end());
@@ -123,7 +134,14 @@ void HeraldService::Dispatch(const v1::PublishRequest& req,
       const int64_t server = req.user_joined().server_id();
       d.server_id = server;
       d.before.push_back({Kind::kAdd, user, server});
-      registry_.AddMembership(user, server, countdown.Part());
+      // Refused over a membership limit before anything is delivered.
+      absl::StatusOr<bool> added =
+          registry_.AddMembership(user, server, countdown.Part());
+      if (!added.ok()) {
+        return absl::Status(
+            added.status().code(),
+            absl::StrCat("user_joined: ", added.status().message()));
+      }
       break;
     }
     case v1::PublishRequest::kUserLeft: {
@@ -142,7 +160,7 @@ void HeraldService::Dispatch(const v1::PublishRequest& req,
       d.users.assign(1, req.got_server_owner().user_id());
       break;
     default:  // presence events and "no event" never pass validation
-      return;
+      return absl::OkStatus();
   }
   router_.Route(std::move(d), [on_routed = std::move(on_routed),
                                part = countdown.Part()](uint32_t n) mutable {
@@ -150,6 +168,7 @@ void HeraldService::Dispatch(const v1::PublishRequest& req,
     std::move(part)(absl::OkStatus());
   });
   if (after_route) after_route();
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* HeraldService::Publish(
@@ -171,8 +190,12 @@ void HeraldService::DoPublish(const v1::PublishRequest& request,
         if (status.ok()) response->set_recipients(recipients->load());
         std::move(reply)(status);
       });
-  Dispatch(request, *countdown,
-           [recipients](uint32_t n) { recipients->store(n); });
+  absl::Status refused = Dispatch(
+      request, *countdown, [recipients](uint32_t n) { recipients->store(n); });
+  if (!refused.ok()) {
+    countdown->Abort(std::move(refused));
+    return;
+  }
   countdown->Arm();
 }
 
@@ -216,8 +239,8 @@ void HeraldService::DoOpenSession(const v1::OpenSessionRequest& request,
   }
   if (previous && previous->user_id != request.user_id()) {
     // The token now names another user: its old sockets must not stay.
-    router_.CloseUser(previous->user_id, token, push::kCloseSessionClosed,
-                      "session closed");
+    router_.CloseUser(previous->user_id, registry_.SessionKey(token),
+                      push::kCloseSessionClosed, "session closed");
   }
   countdown->Arm();
 }
@@ -240,7 +263,7 @@ void HeraldService::DoCloseSession(const v1::CloseSessionRequest& request,
   auto removed = registry_.CloseSession(request.token(), countdown->Part());
   response->set_existed(removed.has_value());
   if (removed) {
-    router_.CloseUser(removed->user_id, request.token(),
+    router_.CloseUser(removed->user_id, registry_.SessionKey(request.token()),
                       push::kCloseSessionClosed, "session closed");
   }
   countdown->Arm();
@@ -255,7 +278,7 @@ grpc::ServerUnaryReactor* HeraldService::SetMemberships(
   }
   const int64_t user = request->user_id();
   auto* reactor = context->DefaultReactor();
-  auto countdown = ReplyWhenDone(reactor);
+  auto countdown = ReplyWhenDone(executor_, reactor);
   auto diff = registry_.SetMemberships(
       user,
       std::vector<int64_t>(request->server_ids().begin(),
@@ -304,7 +327,7 @@ grpc::ServerUnaryReactor* HeraldService::JoinVoice(
     return Reject(context, st);
   }
   auto* reactor = context->DefaultReactor();
-  auto countdown = ReplyWhenDone(reactor);
+  auto countdown = ReplyWhenDone(executor_, reactor);
   voice_.Grant(request->user_id(), request->server_id(), request->channel_id(),
                countdown->Part());
   countdown->Arm();
@@ -318,7 +341,7 @@ grpc::ServerUnaryReactor* HeraldService::LeaveVoice(
     return Reject(context, st);
   }
   auto* reactor = context->DefaultReactor();
-  auto countdown = ReplyWhenDone(reactor);
+  auto countdown = ReplyWhenDone(executor_, reactor);
   response->set_existed(voice_.Leave(request->user_id(), countdown->Part()));
   countdown->Arm();
   return reactor;

@@ -6,6 +6,7 @@
 #include "absl/functional/any_invocable.h"
 #include "herald/v1/herald.grpc.pb.h"
 #include "push/router.h"
+#include "service/control_executor.h"
 #include "service/countdown.h"
 #include "service/registry.h"
 #include "service/validator.h"
@@ -28,23 +29,28 @@ using HeraldServiceBase = v1::Herald::WithRawCallbackMethod_Publish<
 // registry and hands delivery to the Router; none blocks: replies are sent
 // from the completions of those steps.
 //
-// Thread-safe: gRPC calls it on its own threads, concurrently.
+// Thread-safe: gRPC calls it on its own threads, concurrently. Replies that
+// wait for a completion (routing on a push worker, a commit on the SQLite
+// writer) are sent from `executor`, never from the completing thread.
 class HeraldService final : public HeraldServiceBase {
  public:
   // Sends the reply of one call; the response is complete when it runs.
   using Reply = absl::AnyInvocable<void(const absl::Status&) &&>;
 
   HeraldService(Registry& registry, VoiceCoordinator& voice,
-                push::Router& router, ValidationLimits limits);
+                push::Router& router, ControlExecutor& executor,
+                ValidationLimits limits);
 
   // Routes one validated event and applies its side effects (memberships,
   // voice presence). Parts of `countdown` complete when it is queued for
   // every recipient (reporting the count to `on_routed` first) and
-  // persisted. Used by Publish and PublishStream.
-  void Dispatch(const v1::PublishRequest& request, Countdown& countdown,
-                std::function<void(uint32_t)> on_routed);
+  // persisted. Used by Publish and PublishStream. An error (a membership
+  // limit) means nothing was delivered or changed and no part was taken.
+  absl::Status Dispatch(const v1::PublishRequest& request, Countdown& countdown,
+                        std::function<void(uint32_t)> on_routed);
 
   const Validator& validator() const { return validator_; }
+  ControlExecutor& executor() { return executor_; }
 
   // The typed bodies of the raw methods.
   void DoPublish(const v1::PublishRequest& request,
@@ -90,6 +96,7 @@ class HeraldService final : public HeraldServiceBase {
   Registry& registry_;
   VoiceCoordinator& voice_;
   push::Router& router_;
+  ControlExecutor& executor_;
   Validator validator_;
 };
 

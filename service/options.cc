@@ -404,6 +404,21 @@ const std::map<std::string, Flag>& Flags() {
             "max_sessions",
             [](HeraldOptions& o) -> size_t& { return o.max_sessions; }, 1,
             100000000)}},
+      {"max_memberships",
+       {"user-server memberships the registry holds at most (~110 bytes each)",
+        false,
+        NumberFlag<size_t>(
+            "max_memberships",
+            [](HeraldOptions& o) -> size_t& { return o.max_memberships; }, 1,
+            1000000000)}},
+      {"max_memberships_per_user",
+       {"servers one user may be a member of", false,
+        NumberFlag<size_t>(
+            "max_memberships_per_user",
+            [](HeraldOptions& o) -> size_t& {
+              return o.max_memberships_per_user;
+            },
+            1, 100000000)}},
       {"verbose",
        {"log every connection's admission and end", true,
         BoolFlag("verbose",

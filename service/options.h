@@ -33,6 +33,8 @@ struct HeraldOptions {
   std::string state = "herald.db";
   bool tls_tickets = true;  // ticket keys default to <state>.ticket-keys
   size_t max_sessions = 1000000;
+  size_t max_memberships = 10000000;
+  size_t max_memberships_per_user = 100000;
   ValidationLimits limits;
   // Whether these limits were given; if not, HeraldApp derives them from
   // RLIMIT_NOFILE (push::FitDescriptorBudget).

@@ -1,11 +1,22 @@
 #include "service/publish_stream_reactor.h"
 
 #include "absl/strings/str_cat.h"
+#include "service/control_executor.h"
 #include "service/countdown.h"
 #include "service/herald_service.h"
 #include "service/wire_codec.h"
 
 namespace herald::service {
+namespace {
+
+grpc::Status EventError(const absl::Status& status, uint64_t index) {
+  return grpc::Status(
+      static_cast<grpc::StatusCode>(status.code()),
+      absl::StrCat("events[", index, "].", status.message(), " (", index,
+                   " earlier events were delivered)"));
+}
+
+}  // namespace
 
 PublishStreamReactor::PublishStreamReactor(HeraldService& service,
                                            grpc::ByteBuffer* response)
@@ -14,68 +25,112 @@ PublishStreamReactor::PublishStreamReactor(HeraldService& service,
 }
 
 void PublishStreamReactor::OnReadDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  reading_ = false;
-  if (!ok) {  // the client half-closed, or the call broke
-    input_done_ = true;
-    MaybeFinishLocked();
-    return;
+  Step step = Step::kNone;
+  uint64_t index = 0;
+  bool dispatch = false;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    index = events_;
+    absl::Status valid;
+    if (ok) {
+      request_.Clear();
+      valid = ParseRequest(buffer_, &request_);
+      if (valid.ok()) valid = service_.validator().ValidatePublish(request_);
+    }
+    if (ok && valid.ok()) {
+      ++events_;
+      ++in_flight_;
+      dispatch = true;
+    } else {  // half-closed, broken, or invalid
+      input_done_ = true;
+      if (!valid.ok()) status_ = EventError(valid, index);
+      step = FinishStepLocked();
+    }
   }
-  const uint64_t index = events_;
-  request_.Clear();
-  absl::Status valid = ParseRequest(buffer_, &request_);
-  if (valid.ok()) valid = service_.validator().ValidatePublish(request_);
-  if (!valid.ok()) {
-    input_done_ = true;
-    status_ =
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     absl::StrCat("events[", index, "].", valid.message(), " (",
-                                  index, " earlier events were delivered)"));
-    MaybeFinishLocked();
-    return;
-  }
-  ++events_;
-  ++in_flight_;
-  auto countdown =
-      Countdown::Create([this](absl::Status status) { OnEventDone(status); });
-  service_.Dispatch(request_, *countdown, [this](uint32_t n) {
-    absl::MutexLock inner(&mu_);
-    recipients_ += n;
+  if (dispatch) step = DispatchRead(index);
+  Take(step);
+}
+
+PublishStreamReactor::Step PublishStreamReactor::DispatchRead(uint64_t index) {
+  // The completion goes to the control executor: it may arrive on a push
+  // worker or the SQLite writer, which must not run gRPC's Finish.
+  auto countdown = Countdown::Create([this](absl::Status status) {
+    service_.executor().Post(
+        [this, status = std::move(status)]() mutable { OnEventDone(status); });
   });
+  const absl::Status refused =
+      service_.Dispatch(request_, *countdown, [this](uint32_t n) {
+        recipients_.fetch_add(n, std::memory_order_relaxed);
+      });
+  if (!refused.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      input_done_ = true;
+      if (status_.ok()) status_ = EventError(refused, index);
+    }
+    countdown->Abort(refused);  // OnEventDone takes it out of flight
+  } else {
+    countdown->Arm();
+  }
+  absl::MutexLock lock(&mu_);
+  if (input_done_) return FinishStepLocked();
   if (in_flight_ < kMaxInFlight) {
     reading_ = true;
-    StartRead(&buffer_);
-  } else {
-    paused_ = true;
+    return Step::kRead;
   }
-  // Arm last: completions may run at once, and they take mu_.
-  mu_.Unlock();
-  countdown->Arm();
-  mu_.Lock();
+  paused_ = true;
+  return Step::kNone;
 }
 
 void PublishStreamReactor::OnEventDone(const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
-  --in_flight_;
-  if (!status.ok() && status_.ok()) status_ = ToGrpcStatus(status);
-  if (paused_ && !input_done_) {
-    paused_ = false;
-    reading_ = true;
-    StartRead(&buffer_);
+  Step step = Step::kNone;
+  {
+    absl::MutexLock lock(&mu_);
+    --in_flight_;
+    if (!status.ok() && status_.ok()) status_ = ToGrpcStatus(status);
+    if (paused_ && !input_done_) {
+      paused_ = false;
+      reading_ = true;
+      step = Step::kRead;
+    } else {
+      step = FinishStepLocked();
+    }
   }
-  MaybeFinishLocked();
+  Take(step);
 }
 
 void PublishStreamReactor::OnCancel() {}
 
-void PublishStreamReactor::MaybeFinishLocked() {
-  if (finished_ || !input_done_ || in_flight_ > 0 || reading_) return;
+PublishStreamReactor::Step PublishStreamReactor::FinishStepLocked() {
+  if (finished_ || !input_done_ || in_flight_ > 0 || reading_) {
+    return Step::kNone;
+  }
   finished_ = true;
   v1::PublishStreamResponse response;
   response.set_events(events_);
-  response.set_recipients(recipients_);
+  response.set_recipients(recipients_.load(std::memory_order_relaxed));
   SerializeResponse(response, response_);
-  Finish(status_);
+  return Step::kFinish;
+}
+
+void PublishStreamReactor::Take(Step step) {
+  switch (step) {
+    case Step::kNone:
+      return;
+    case Step::kRead:
+      StartRead(&buffer_);
+      return;
+    case Step::kFinish: {
+      grpc::Status status;
+      {
+        absl::MutexLock lock(&mu_);
+        status = status_;
+      }
+      Finish(status);  // OnDone may delete `this` from here on
+      return;
+    }
+  }
 }
 
 void PublishStreamReactor::OnDone() { delete this; }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
@@ -14,11 +15,16 @@ class HeraldService;
 // One PublishStream call (raw bytes, parsed by ParseRequest so invalid
 // UTF-8 is named): reads events one at a time, dispatches each in
 // order, and keeps at most kMaxInFlight of them routing at once (reading
-// pauses beyond that: backpressure to the client). The first invalid event
-// stops reading; the call ends once everything dispatched has completed.
+// pauses beyond that: backpressure to the client). The first invalid or
+// refused event stops reading; the call ends once everything dispatched has
+// completed.
 //
-// Thread-safe: gRPC callbacks and routing completions arrive on different
-// threads; state is under mu_. Deletes itself in OnDone.
+// Threading: OnReadDone runs on a gRPC thread (gRPC does not run OnDone
+// before it returns); the completion of each event is posted to the
+// service's ControlExecutor and handled there. State is under mu_, and
+// StartRead/Finish are only called after mu_ is released: a Finish is the
+// last thing its caller does with `this`, since OnDone (delete this) may run
+// on another thread as soon as it is called.
 class PublishStreamReactor final
     : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
@@ -31,13 +37,24 @@ class PublishStreamReactor final
   void OnCancel() override;
 
  private:
+  // What to do once mu_ is released.
+  enum class Step { kNone, kRead, kFinish };
+
+  // Dispatches the event just read (request_); returns the next step.
+  Step DispatchRead(uint64_t index);
+  // On the ControlExecutor.
   void OnEventDone(const absl::Status& status);
-  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Step FinishStepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `step`; after kFinish `this` may be gone.
+  void Take(Step step);
 
   HeraldService& service_;
   grpc::ByteBuffer* const response_;
+  // Used only by OnReadDone and its dispatch: one read is outstanding at
+  // a time.
   grpc::ByteBuffer buffer_;
   v1::PublishRequest request_;
+  std::atomic<uint64_t> recipients_{0};  // added to by the push workers
 
   absl::Mutex mu_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
@@ -47,7 +64,6 @@ class PublishStreamReactor final
   bool input_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t recipients_ ABSL_GUARDED_BY(mu_) = 0;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };
 

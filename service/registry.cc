@@ -42,7 +42,8 @@ void Registry::Load(const SqliteStore::Snapshot& snapshot) {
   absl::MutexLock lock(&mu_);
   sessions_.reserve(snapshot.sessions.size());
   for (const SqliteStore::StoredSession& session : snapshot.sessions) {
-    PutSessionLocked(session.token, {session.user_id, session.expires_at_us});
+    PutSessionLocked(session.token_hash,
+                     {session.user_id, session.expires_at_us});
   }
   for (const SqliteStore::StoredMembership& membership : snapshot.memberships) {
     LinkLocked(membership.user_id, membership.server_id);
@@ -54,52 +55,63 @@ void Registry::Load(const SqliteStore::Snapshot& snapshot) {
 
 // Sessions.
 
-void Registry::PutSessionLocked(const std::string& token, SessionInfo info) {
-  auto [it, inserted] = sessions_.try_emplace(token, info);
+void Registry::PutSessionLocked(const std::string& key, SessionInfo info) {
+  auto [it, inserted] = sessions_.try_emplace(key, info);
   if (!inserted) {
     if (it->second.expires_at_us != 0) {
-      expiry_.erase({it->second.expires_at_us, token});
+      expiry_.erase({it->second.expires_at_us, key});
     }
     it->second = info;
   }
-  if (info.expires_at_us != 0) expiry_.emplace(info.expires_at_us, token);
+  if (info.expires_at_us != 0) expiry_.emplace(info.expires_at_us, key);
+}
+
+std::string Registry::SessionKey(std::string_view token) const {
+  return store_->hasher().Hash(token);
 }
 
 absl::Status Registry::OpenSession(const std::string& token, int64_t user_id,
                                    int64_t expires_at_us, Done done) {
+  std::string key = SessionKey(token);
   absl::MutexLock lock(&mu_);
-  if (!sessions_.contains(token) && sessions_.size() >= limits_.max_sessions) {
+  if (!sessions_.contains(key) && sessions_.size() >= limits_.max_sessions) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "too many sessions (the limit is ", limits_.max_sessions, ")"));
+        "too many sessions (the limit is --max_sessions=", limits_.max_sessions,
+        ")"));
   }
   absl::Status status = store_->Submit(
-      SqliteStore::PutSession{token, user_id, expires_at_us}, std::move(done));
+      SqliteStore::PutSession{key, user_id, expires_at_us}, std::move(done));
   if (!status.ok()) return status;
-  PutSessionLocked(token, {user_id, expires_at_us});
+  PutSessionLocked(key, {user_id, expires_at_us});
   return absl::OkStatus();
 }
 
 std::optional<SessionInfo> Registry::CloseSession(const std::string& token,
                                                   Done done) {
+  std::string key = SessionKey(token);
   absl::MutexLock lock(&mu_);
-  auto it = sessions_.find(token);
+  auto it = sessions_.find(key);
   if (it == sessions_.end()) {
     store_->SubmitUnbounded(SqliteStore::Noop{}, std::move(done));
     return std::nullopt;
   }
   const SessionInfo info = it->second;
-  if (info.expires_at_us != 0) expiry_.erase({info.expires_at_us, token});
+  if (info.expires_at_us != 0) expiry_.erase({info.expires_at_us, key});
   sessions_.erase(it);
-  store_->SubmitUnbounded(SqliteStore::DeleteSessions{{token}},
+  store_->SubmitUnbounded(SqliteStore::DeleteSessions{{std::move(key)}},
                           std::move(done));
   return info;
 }
 
 std::optional<SessionInfo> Registry::LookupToken(std::string_view token,
                                                  int64_t now_us) const {
+  return LookupSession(SessionKey(token), now_us);
+}
+
+std::optional<SessionInfo> Registry::LookupSession(
+    const std::string& session_key, int64_t now_us) const {
   absl::MutexLock lock(&mu_);
-  // absl::string_view is not std::string_view in every abseil build.
-  auto it = sessions_.find(absl::string_view(token.data(), token.size()));
+  auto it = sessions_.find(session_key);
   if (it == sessions_.end() || Expired(it->second, now_us)) return std::nullopt;
   return it->second;
 }
@@ -108,16 +120,16 @@ std::vector<Registry::ExpiredSession> Registry::TakeExpired(int64_t now_us) {
   std::vector<ExpiredSession> expired;
   absl::MutexLock lock(&mu_);
   if (expiry_.empty() || expiry_.begin()->first > now_us) return expired;
-  std::vector<std::string> tokens;
+  std::vector<std::string> keys;
   auto end = expiry_.begin();
   for (; end != expiry_.end() && end->first <= now_us; ++end) {
     auto session = sessions_.find(end->second);
     expired.push_back({end->second, session->second.user_id});
-    tokens.push_back(end->second);
+    keys.push_back(end->second);
     sessions_.erase(session);
   }
   expiry_.erase(expiry_.begin(), end);
-  store_->SubmitUnbounded(SqliteStore::DeleteSessions{std::move(tokens)},
+  store_->SubmitUnbounded(SqliteStore::DeleteSessions{std::move(keys)},
                           nullptr);
   return expired;
 }
@@ -130,13 +142,13 @@ size_t Registry::session_count() const {
 // Memberships.
 
 void Registry::LinkLocked(int64_t user_id, int64_t server_id) {
-  servers_of_[user_id].insert(server_id);
+  if (servers_of_[user_id].insert(server_id).second) ++memberships_;
   members_of_[server_id].insert(user_id);
 }
 
 void Registry::UnlinkLocked(int64_t user_id, int64_t server_id) {
   if (auto it = servers_of_.find(user_id); it != servers_of_.end()) {
-    it->second.erase(server_id);
+    memberships_ -= it->second.erase(server_id);
     if (it->second.empty()) servers_of_.erase(it);
   }
   if (auto it = members_of_.find(server_id); it != members_of_.end()) {
@@ -145,16 +157,29 @@ void Registry::UnlinkLocked(int64_t user_id, int64_t server_id) {
   }
 }
 
+absl::Status Registry::CheckMembershipLimitsLocked(int64_t user_id,
+                                                   size_t user_total,
+                                                   size_t total) const {
+  if (user_total > limits_.max_memberships_per_user) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("user ", user_id, " would be a member of ", user_total,
+                     " servers (the limit is --max_memberships_per_user=",
+                     limits_.max_memberships_per_user, ")"));
+  }
+  if (total > limits_.max_memberships) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("herald would hold ", total,
+                     " memberships (the limit is --max_memberships=",
+                     limits_.max_memberships, ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<MembershipDiff> Registry::SetMemberships(
     int64_t user_id, std::vector<int64_t> server_ids, Done done) {
   std::sort(server_ids.begin(), server_ids.end());
   server_ids.erase(std::unique(server_ids.begin(), server_ids.end()),
                    server_ids.end());
-  if (server_ids.size() > limits_.max_memberships_per_user) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "user ", user_id, " would have ", server_ids.size(),
-        " memberships (the limit is ", limits_.max_memberships_per_user, ")"));
-  }
   MembershipDiff diff;
   absl::MutexLock lock(&mu_);
   std::vector<int64_t> current;
@@ -165,6 +190,15 @@ absl::StatusOr<MembershipDiff> Registry::SetMemberships(
                       current.end(), std::back_inserter(diff.added));
   std::set_difference(current.begin(), current.end(), server_ids.begin(),
                       server_ids.end(), std::back_inserter(diff.removed));
+  // The global limit refuses growth only: a registry loaded above a
+  // lowered limit may still shrink.
+  const size_t total = memberships_ - diff.removed.size() + diff.added.size();
+  if (absl::Status limit = CheckMembershipLimitsLocked(
+          user_id, server_ids.size(),
+          diff.added.size() > diff.removed.size() ? total : 0);
+      !limit.ok()) {
+    return limit;
+  }
   SqliteStore::Op op = SqliteStore::Noop{};
   if (!diff.added.empty() || !diff.removed.empty()) {
     op = SqliteStore::ChangeMemberships{user_id, diff.added, diff.removed};
@@ -176,12 +210,19 @@ absl::StatusOr<MembershipDiff> Registry::SetMemberships(
   return diff;
 }
 
-bool Registry::AddMembership(int64_t user_id, int64_t server_id, Done done) {
+absl::StatusOr<bool> Registry::AddMembership(int64_t user_id, int64_t server_id,
+                                             Done done) {
   absl::MutexLock lock(&mu_);
   auto it = servers_of_.find(user_id);
   if (it != servers_of_.end() && it->second.contains(server_id)) {
     store_->SubmitUnbounded(SqliteStore::Noop{}, std::move(done));
     return false;
+  }
+  const size_t user_total = (it == servers_of_.end() ? 0 : it->second.size());
+  if (absl::Status limit = CheckMembershipLimitsLocked(user_id, user_total + 1,
+                                                       memberships_ + 1);
+      !limit.ok()) {
+    return limit;
   }
   LinkLocked(user_id, server_id);
   store_->SubmitUnbounded(
@@ -213,6 +254,7 @@ std::vector<int64_t> Registry::DropServer(int64_t server_id, Done done) {
   }
   std::vector<int64_t> members = Sorted(it->second);
   members_of_.erase(it);
+  memberships_ -= members.size();
   for (int64_t user_id : members) {
     auto servers = servers_of_.find(user_id);
     servers->second.erase(server_id);
@@ -234,6 +276,11 @@ std::vector<int64_t> Registry::MembersOf(int64_t server_id) const {
   auto it = members_of_.find(server_id);
   if (it == members_of_.end()) return {};
   return Sorted(it->second);
+}
+
+size_t Registry::membership_count() const {
+  absl::MutexLock lock(&mu_);
+  return memberships_;
 }
 
 bool Registry::IsMember(int64_t user_id, int64_t server_id) const {

@@ -31,9 +31,11 @@ struct VoiceGrant {
   int64_t channel_id = 0;
 };
 
+// Refusals name the herald flag that sets each limit.
 struct RegistryLimits {
-  size_t max_sessions = 1'000'000;
-  size_t max_memberships_per_user = 100'000;
+  size_t max_sessions = 1'000'000;            // --max_sessions
+  size_t max_memberships = 10'000'000;        // --max_memberships, all users
+  size_t max_memberships_per_user = 100'000;  // --max_memberships_per_user
 };
 
 struct MembershipDiff {
@@ -43,6 +45,10 @@ struct MembershipDiff {
 // Sessions (token -> user), memberships (user <-> server) and voice grants
 // (user -> one voice channel), all in memory and persisted through a
 // SqliteStore so that a restart loses nothing.
+//
+// Sessions are held, and persisted, by session key: the state file's keyed
+// hash of the token (TokenHasher), never the token itself. Methods that take
+// a token hash it; SessionKey() gives the key the push layer is told about.
 //
 // Threading: thread-safe; one mutex guards all state, every call is short
 // and never waits for the disk. Each mutation is visible to readers as soon
@@ -86,8 +92,13 @@ class Registry {
   // nullopt when unknown or expired (expires_at_us != 0 && <= now_us).
   std::optional<SessionInfo> LookupToken(std::string_view token,
                                          int64_t now_us) const;
+  // The same, by SessionKey(token).
+  std::optional<SessionInfo> LookupSession(const std::string& session_key,
+                                           int64_t now_us) const;
+  // The key a session is held by: its token's keyed hash (raw bytes).
+  std::string SessionKey(std::string_view token) const;
   struct ExpiredSession {
-    std::string token;
+    std::string session_key;
     int64_t user_id;
   };
   // Removes (and persists the removal of) every expired session, earliest
@@ -99,13 +110,16 @@ class Registry {
   // Memberships (user <-> server, both directions indexed).
   //
   // Replaces the user's servers; duplicates are ignored. RESOURCE_EXHAUSTED
-  // (nothing changes, `done` is not called) above max_memberships_per_user.
+  // (nothing changes, `done` is not called) above max_memberships_per_user
+  // or when the registry would hold more than max_memberships.
   absl::StatusOr<MembershipDiff> SetMemberships(int64_t user_id,
                                                 std::vector<int64_t> server_ids,
                                                 Done done);
-  // False if already a member (`done` still runs). Not subject to
-  // max_memberships_per_user: events report what already happened.
-  bool AddMembership(int64_t user_id, int64_t server_id, Done done);
+  // False if already a member (`done` still runs). RESOURCE_EXHAUSTED
+  // (nothing changes, `done` is not called) when the new membership would
+  // exceed either limit.
+  absl::StatusOr<bool> AddMembership(int64_t user_id, int64_t server_id,
+                                     Done done);
   // False if not a member (`done` still runs).
   bool RemoveMembership(int64_t user_id, int64_t server_id, Done done);
   // Removes every membership of the server; returns its former members,
@@ -114,6 +128,7 @@ class Registry {
   std::vector<int64_t> ServersOf(int64_t user_id) const;    // ascending
   std::vector<int64_t> MembersOf(int64_t server_id) const;  // ascending
   bool IsMember(int64_t user_id, int64_t server_id) const;
+  size_t membership_count() const;
 
   // Voice grants: at most one per user; a new one replaces the old.
   void SetGrant(int64_t user_id, VoiceGrant grant, Done done);
@@ -135,9 +150,14 @@ class Registry {
   Registry(RegistryLimits limits, std::unique_ptr<SqliteStore> store);
 
   void Load(const SqliteStore::Snapshot& snapshot);
-  void PutSessionLocked(const std::string& token, SessionInfo info)
+  void PutSessionLocked(const std::string& key, SessionInfo info)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LinkLocked(int64_t user_id, int64_t server_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RESOURCE_EXHAUSTED naming the limit when `user_id` would hold
+  // `user_total` memberships and the registry `total`.
+  absl::Status CheckMembershipLimitsLocked(int64_t user_id, size_t user_total,
+                                           size_t total) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void UnlinkLocked(int64_t user_id, int64_t server_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -152,11 +172,13 @@ class Registry {
   const std::unique_ptr<SqliteStore> store_;  // destroyed last
 
   mutable absl::Mutex mu_;
+  // By session key.
   absl::flat_hash_map<std::string, SessionInfo> sessions_ ABSL_GUARDED_BY(mu_);
-  // (expires_at_us, token) of every session that expires.
+  // (expires_at_us, session key) of every session that expires.
   std::set<std::pair<int64_t, std::string>> expiry_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, IdSet> servers_of_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int64_t, IdSet> members_of_ ABSL_GUARDED_BY(mu_);
+  size_t memberships_ ABSL_GUARDED_BY(mu_) = 0;  // pairs in servers_of_
   absl::flat_hash_map<int64_t, VoiceGrant> grants_ ABSL_GUARDED_BY(mu_);
   // server -> users holding a grant for one of its channels.
   absl::flat_hash_map<int64_t, IdSet> grantees_of_ ABSL_GUARDED_BY(mu_);

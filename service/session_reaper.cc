@@ -26,7 +26,7 @@ void SessionReaper::Run() {
     if (stopping_) break;
     mu_.Unlock();
     for (auto& expired : registry_.TakeExpired(NowMicros())) {
-      router_.CloseUser(expired.user_id, std::move(expired.token),
+      router_.CloseUser(expired.user_id, std::move(expired.session_key),
                         push::kCloseSessionClosed, "session expired");
     }
     mu_.Lock();

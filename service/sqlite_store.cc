@@ -1,8 +1,13 @@
 #include "service/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -17,11 +22,11 @@ constexpr int kBusyTimeoutMs = 5000;
 // that callbacks (and Flush) make progress during a long burst.
 constexpr size_t kMaxBatchOps = 8192;
 
+// The name of the token hash key in the secrets table.
+constexpr char kTokenKeyName[] = "token_hmac_sha256_key";
+
+// Tables whose layout is the same in every schema version.
 constexpr char kCreateSchema[] = R"sql(
-CREATE TABLE IF NOT EXISTS sessions(
-  token TEXT PRIMARY KEY NOT NULL,
-  user_id INTEGER NOT NULL,
-  expires_at_us INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS memberships(
   user_id INTEGER NOT NULL,
   server_id INTEGER NOT NULL,
@@ -32,6 +37,17 @@ CREATE TABLE IF NOT EXISTS voice_grants(
   user_id INTEGER PRIMARY KEY,
   server_id INTEGER NOT NULL,
   channel_id INTEGER NOT NULL);
+)sql";
+
+// Added by schema version 2: sessions by token hash, and the hash key.
+constexpr char kCreateV2Tables[] = R"sql(
+CREATE TABLE sessions(
+  token_hash BLOB PRIMARY KEY NOT NULL,
+  user_id INTEGER NOT NULL,
+  expires_at_us INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE secrets(
+  name TEXT PRIMARY KEY NOT NULL,
+  value BLOB NOT NULL);
 )sql";
 
 absl::Status CannotOpen(const std::string& path, const std::string& why) {
@@ -64,9 +80,43 @@ absl::StatusCode CodeFor(int rc) {
   }
 }
 
-int BindText(sqlite3_stmt* stmt, int index, const std::string& text) {
-  return sqlite3_bind_text(stmt, index, text.data(),
-                           static_cast<int>(text.size()), SQLITE_STATIC);
+int BindBlob(sqlite3_stmt* stmt, int index, const std::string& bytes) {
+  return sqlite3_bind_blob(stmt, index, bytes.data(),
+                           static_cast<int>(bytes.size()), SQLITE_STATIC);
+}
+
+std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
+  const void* data = sqlite3_column_blob(stmt, column);
+  const int size = sqlite3_column_bytes(stmt, column);
+  if (data == nullptr || size <= 0) return {};
+  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+}
+
+// Creates `path` 0600 if missing, and takes group and other access away
+// from it and its -wal/-shm if they have it (files of an older herald).
+// SQLite gives the -wal and -shm it creates the database file's mode. A
+// file that cannot be opened for writing is left to SQLite to report.
+absl::Status MakePrivate(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::OkStatus();
+  struct stat st;
+  int failed = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    failed = fchmod(fd, 0600) == 0 ? 0 : errno;
+  }
+  close(fd);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path + suffix;
+    if (failed == 0 && stat(side.c_str(), &st) == 0 &&
+        (st.st_mode & 077) != 0 && chmod(side.c_str(), 0600) != 0) {
+      failed = errno;
+    }
+  }
+  if (failed != 0) {
+    return CannotOpen(path, absl::StrCat("cannot make it private (mode 0600): ",
+                                         std::strerror(failed)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -84,6 +134,7 @@ SqliteStore::SqliteStore(std::string path, size_t max_queued_ops)
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     const std::string& path, size_t max_queued_ops) {
+  if (absl::Status status = MakePrivate(path); !status.ok()) return status;
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, max_queued_ops));
   {
     absl::MutexLock lock(&store->db_mu_);
@@ -157,24 +208,12 @@ absl::Status SqliteStore::Init() {
   if (!status.ok()) return CannotOpen(path_, sqlite3_errmsg(db));
 
   if (fresh) {
-    status = Exec("BEGIN IMMEDIATE");
-    if (status.ok()) status = Exec(kCreateSchema);
-    if (status.ok()) {
-      status =
-          Exec(absl::StrCat("PRAGMA application_id=", kApplicationId).c_str());
-    }
-    if (status.ok()) {
-      status =
-          Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
-    }
-    if (status.ok()) status = Exec("COMMIT");
-    if (!status.ok()) {
-      const std::string why =
-          absl::StrCat("creating the schema: ", sqlite3_errmsg(db));
-      if (sqlite3_get_autocommit(db) == 0) Exec("ROLLBACK").IgnoreError();
-      return CannotOpen(path_, why);
-    }
+    status = InTransaction(&SqliteStore::CreateSchema);
+  } else if (user_version == 1) {
+    status = MigrateFromV1();
   }
+  if (status.ok()) status = LoadKey();
+  if (!status.ok()) return status;
 
   struct {
     const char* sql;
@@ -183,10 +222,10 @@ absl::Status SqliteStore::Init() {
       {"BEGIN IMMEDIATE", &begin_},
       {"COMMIT", &commit_},
       {"ROLLBACK", &rollback_},
-      {"INSERT OR REPLACE INTO sessions(token, user_id, expires_at_us) "
+      {"INSERT OR REPLACE INTO sessions(token_hash, user_id, expires_at_us) "
        "VALUES(?1, ?2, ?3)",
        &put_session_},
-      {"DELETE FROM sessions WHERE token = ?1", &delete_session_},
+      {"DELETE FROM sessions WHERE token_hash = ?1", &delete_session_},
       {"INSERT OR IGNORE INTO memberships(user_id, server_id) VALUES(?1, ?2)",
        &add_membership_},
       {"DELETE FROM memberships WHERE user_id = ?1 AND server_id = ?2",
@@ -201,6 +240,120 @@ absl::Status SqliteStore::Init() {
     status = Prepare(sql, stmt);
     if (!status.ok()) return NotHerald(path_, sqlite3_errmsg(db));
   }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::InTransaction(absl::Status (SqliteStore::*body)()) {
+  absl::Status status = Exec("BEGIN IMMEDIATE");
+  if (status.ok()) status = (this->*body)();
+  if (status.ok()) {
+    status = Exec(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str());
+  }
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) {
+    const std::string why =
+        absl::StrCat("writing the schema: ", sqlite3_errmsg(db_.get()));
+    if (sqlite3_get_autocommit(db_.get()) == 0) Exec("ROLLBACK").IgnoreError();
+    return CannotOpen(path_, why);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::CreateSchema() {
+  absl::Status status = Exec(kCreateSchema);
+  if (status.ok()) status = CreateV2Tables();
+  if (status.ok()) {
+    status =
+        Exec(absl::StrCat("PRAGMA application_id=", kApplicationId).c_str());
+  }
+  return status;
+}
+
+absl::Status SqliteStore::CreateV2Tables() {
+  new_key_ = TokenHasher::NewKey();
+  if (new_key_.empty()) {
+    return absl::InternalError("the random generator failed");
+  }
+  absl::Status status = Exec(kCreateV2Tables);
+  Stmt insert;
+  if (status.ok()) {
+    status =
+        Prepare("INSERT INTO secrets(name, value) VALUES(?1, ?2)", &insert);
+  }
+  if (!status.ok()) return status;
+  if (const int rc =
+          sqlite3_bind_text(insert.get(), 1, kTokenKeyName, -1, SQLITE_STATIC);
+      rc != SQLITE_OK) {
+    return Error(rc, "binding the token key");
+  }
+  if (const int rc = BindBlob(insert.get(), 2, new_key_); rc != SQLITE_OK) {
+    return Error(rc, "binding the token key");
+  }
+  return Step(insert.get(), "storing the token key");
+}
+
+absl::Status SqliteStore::HashV1Sessions() {
+  absl::Status status = Exec("ALTER TABLE sessions RENAME TO sessions_v1");
+  if (status.ok()) status = CreateV2Tables();
+  if (!status.ok()) return status;
+  const TokenHasher hasher(new_key_);
+  Stmt read, write;
+  status =
+      Prepare("SELECT token, user_id, expires_at_us FROM sessions_v1", &read);
+  if (status.ok()) {
+    status = Prepare(
+        "INSERT OR REPLACE INTO sessions(token_hash, user_id, expires_at_us) "
+        "VALUES(?1, ?2, ?3)",
+        &write);
+  }
+  if (!status.ok()) return status;
+  int rc;
+  while ((rc = sqlite3_step(read.get())) == SQLITE_ROW) {
+    const std::string hash = hasher.Hash(ColumnBytes(read.get(), 0));
+    if ((rc = BindBlob(write.get(), 1, hash)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(write.get(), 2,
+                                 sqlite3_column_int64(read.get(), 1))) !=
+            SQLITE_OK ||
+        (rc = sqlite3_bind_int64(write.get(), 3,
+                                 sqlite3_column_int64(read.get(), 2))) !=
+            SQLITE_OK) {
+      return Error(rc, "binding a migrated session");
+    }
+    status = Step(write.get(), "writing a migrated session");
+    if (!status.ok()) return status;
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "reading version 1 sessions");
+  read.reset();
+  return Exec("DROP TABLE sessions_v1");
+}
+
+absl::Status SqliteStore::MigrateFromV1() {
+  absl::Status status = InTransaction(&SqliteStore::HashV1Sessions);
+  if (!status.ok()) return status;
+  // The clear tokens are still in the file's free pages and maybe in the
+  // WAL: rebuild the file, then move everything out of the WAL and empty it.
+  status = Exec("VACUUM");
+  if (status.ok()) status = Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (!status.ok()) {
+    return CannotOpen(path_, absl::StrCat("erasing the clear tokens: ",
+                                          sqlite3_errmsg(db_.get())));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::LoadKey() {
+  Stmt stmt;
+  absl::Status status =
+      Prepare("SELECT value FROM secrets WHERE name = ?1", &stmt);
+  if (!status.ok()) return NotHerald(path_, sqlite3_errmsg(db_.get()));
+  sqlite3_bind_text(stmt.get(), 1, kTokenKeyName, -1, SQLITE_STATIC);
+  std::string key;
+  if (sqlite3_step(stmt.get()) == SQLITE_ROW) key = ColumnBytes(stmt.get(), 0);
+  if (key.size() != TokenHasher::kKeyBytes) {
+    return NotHerald(path_, "its token key is missing or malformed");
+  }
+  hasher_ = std::make_unique<TokenHasher>(std::move(key));
+  new_key_.clear();
   return absl::OkStatus();
 }
 
@@ -247,17 +400,13 @@ absl::StatusOr<SqliteStore::Snapshot> SqliteStore::Load() {
   Snapshot snapshot;
   Stmt stmt;
   absl::Status status =
-      Prepare("SELECT token, user_id, expires_at_us FROM sessions", &stmt);
+      Prepare("SELECT token_hash, user_id, expires_at_us FROM sessions", &stmt);
   if (!status.ok()) return status;
   int rc;
   while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-    const auto* text =
-        reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
-    const int size = sqlite3_column_bytes(stmt.get(), 0);
-    snapshot.sessions.push_back(
-        {std::string(text != nullptr ? text : "", static_cast<size_t>(size)),
-         sqlite3_column_int64(stmt.get(), 1),
-         sqlite3_column_int64(stmt.get(), 2)});
+    snapshot.sessions.push_back({ColumnBytes(stmt.get(), 0),
+                                 sqlite3_column_int64(stmt.get(), 1),
+                                 sqlite3_column_int64(stmt.get(), 2)});
   }
   if (rc != SQLITE_DONE) return Error(rc, "reading sessions");
 
@@ -398,7 +547,7 @@ absl::Status SqliteStore::Apply(const Op& op) {
   int rc = SQLITE_OK;
   if (const auto* put = std::get_if<PutSession>(&op)) {
     sqlite3_stmt* stmt = put_session_.get();
-    if ((rc = BindText(stmt, 1, put->token)) != SQLITE_OK ||
+    if ((rc = BindBlob(stmt, 1, put->token_hash)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(stmt, 2, put->user_id)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(stmt, 3, put->expires_at_us)) != SQLITE_OK) {
       return Error(rc, "binding a session");
@@ -407,8 +556,8 @@ absl::Status SqliteStore::Apply(const Op& op) {
   }
   if (const auto* del = std::get_if<DeleteSessions>(&op)) {
     sqlite3_stmt* stmt = delete_session_.get();
-    for (const std::string& token : del->tokens) {
-      if ((rc = BindText(stmt, 1, token)) != SQLITE_OK) {
+    for (const std::string& hash : del->token_hashes) {
+      if ((rc = BindBlob(stmt, 1, hash)) != SQLITE_OK) {
         return Error(rc, "binding a session");
       }
       if (absl::Status status = Step(stmt, "deleting a session");

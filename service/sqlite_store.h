@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "service/token_hasher.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -22,6 +23,16 @@ namespace herald::service {
 
 // The durable half of the registry: one SQLite file (WAL mode,
 // synchronous=NORMAL) holding sessions, memberships and voice grants.
+//
+// Privacy: the file and its -wal/-shm are created (or made) 0600, and
+// sessions are stored by TokenHasher hash, never by token. The hash key is
+// generated on first start and kept in the file's `secrets` table: it is as
+// private as the hashes it keys (a second file could be lost or restored
+// apart from the database, silently ending every session), and it still
+// keeps tokens out of anything that copies the sessions table alone. A
+// version 1 file (clear tokens) is migrated on open: tokens are hashed, the
+// file is rebuilt (VACUUM) and its WAL truncated so no clear token remains
+// in either.
 //
 // Threading: thread-safe. The sqlite3 connection is used by Open() and
 // Load() on the caller's thread and otherwise only by the store's single
@@ -35,17 +46,17 @@ class SqliteStore {
   using Done = absl::AnyInvocable<void(absl::Status) &&>;
 
   static constexpr size_t kDefaultMaxQueuedOps = 1'000'000;
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
 
   // Typed mutations. Parameters are bound to prepared statements; no SQL is
   // ever built from them.
-  struct PutSession {  // insert or replace
-    std::string token;
+  struct PutSession {        // insert or replace
+    std::string token_hash;  // TokenHasher::Hash of the token
     int64_t user_id = 0;
     int64_t expires_at_us = 0;
   };
   struct DeleteSessions {
-    std::vector<std::string> tokens;
+    std::vector<std::string> token_hashes;
   };
   struct ChangeMemberships {  // of one user
     int64_t user_id = 0;
@@ -71,7 +82,7 @@ class SqliteStore {
 
   // Everything in the file, as read by Load().
   struct StoredSession {
-    std::string token;
+    std::string token_hash;
     int64_t user_id = 0;
     int64_t expires_at_us = 0;
   };
@@ -127,6 +138,9 @@ class SqliteStore {
   // Ops queued and not yet handed to the writer.
   size_t queued() const;
 
+  // Hashes tokens with this file's key.
+  const TokenHasher& hasher() const { return *hasher_; }
+
  private:
   struct DbCloser {
     void operator()(sqlite3* db) const;
@@ -144,6 +158,15 @@ class SqliteStore {
   SqliteStore(std::string path, size_t max_queued_ops);
 
   absl::Status Init() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  // Creates the current schema and a fresh key in an empty file.
+  absl::Status CreateSchema() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  // Version 1 -> 2: hashes the clear tokens, then rebuilds the file.
+  absl::Status MigrateFromV1() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  absl::Status InTransaction(absl::Status (SqliteStore::*body)())
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  absl::Status CreateV2Tables() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  absl::Status HashV1Sessions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
+  absl::Status LoadKey() ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
   absl::Status Prepare(const char* sql, Stmt* stmt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(db_mu_);
@@ -163,6 +186,8 @@ class SqliteStore {
 
   const std::string path_;
   const size_t max_queued_ops_;
+  std::unique_ptr<TokenHasher> hasher_;  // set by Init(), then immutable
+  std::string new_key_ ABSL_GUARDED_BY(db_mu_);  // being stored by Init()
 
   mutable absl::Mutex db_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::unique_ptr<sqlite3, DbCloser> db_ ABSL_GUARDED_BY(db_mu_);

@@ -18,7 +18,8 @@ void VoiceCoordinator::Emit(std::string payload, int64_t server_id) {
 
 std::variant<push::VoiceAdmission, push::Refusal> VoiceCoordinator::Admit(
     std::string_view token, int64_t channel_id, push::ConnectionId id) {
-  auto session = registry_.LookupToken(token, NowMicros());
+  std::string key = registry_.SessionKey(token);
+  auto session = registry_.LookupSession(key, NowMicros());
   if (!session) {
     return push::Refusal{push::kCloseUnknownToken, "unknown or expired token"};
   }
@@ -49,7 +50,8 @@ std::variant<push::VoiceAdmission, push::Refusal> VoiceCoordinator::Admit(
     Emit(Translator::UserJoinedVc(user, channel_id, grant->server_id),
          grant->server_id);
   }
-  return push::VoiceAdmission{user, grant->server_id, channel_id};
+  return push::VoiceAdmission{user, grant->server_id, channel_id,
+                              std::move(key)};
 }
 
 void VoiceCoordinator::OnClosed(push::ConnectionId id) {

@@ -175,12 +175,15 @@ TEST_F(RegistryTest, TakeExpired) {
   EXPECT_TRUE((registry.TakeExpired(99)).empty());
   std::vector<Registry::ExpiredSession> expired = registry.TakeExpired(300);
   ASSERT_EQ(expired.size(), 3u);
-  EXPECT_EQ(expired[0].token, "a");
+  // By expiry; sessions are held by key, so equal expiries come in key order.
+  EXPECT_EQ(expired[0].session_key, registry.SessionKey("a"));
   EXPECT_EQ(expired[0].user_id, 1);
-  EXPECT_EQ(expired[1].token, "b");
-  EXPECT_EQ(expired[1].user_id, 2);
-  EXPECT_EQ(expired[2].token, "b2");
-  EXPECT_EQ(expired[2].user_id, 5);
+  std::map<std::string, int64_t> at_200 = {
+      {expired[1].session_key, expired[1].user_id},
+      {expired[2].session_key, expired[2].user_id}};
+  EXPECT_EQ(at_200,
+            (std::map<std::string, int64_t>{{registry.SessionKey("b"), 2},
+                                            {registry.SessionKey("b2"), 5}}));
   EXPECT_EQ(registry.session_count(), 2u);
   EXPECT_TRUE((registry.TakeExpired(300)).empty());
   EXPECT_TRUE(registry.LookupToken("c", 300).has_value());
@@ -297,13 +300,82 @@ TEST_F(RegistryTest, MembershipLimit) {
   EXPECT_EQ(calls.count(), 0);
 }
 
+// user_joined goes through AddMembership: the per-user limit holds there too,
+// and the refusal names the flag and changes nothing (memory or file).
+TEST_F(RegistryTest, AddMembershipHonoursThePerUserLimit) {
+  Registry& registry = Open({.max_memberships_per_user = 2});
+  Calls calls;
+  ASSERT_TRUE(registry.SetMemberships(1, {1, 2}, nullptr).ok());
+  absl::StatusOr<bool> added = registry.AddMembership(1, 3, calls.Make());
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(added.status().message(),
+            "user 1 would be a member of 3 servers (the limit is "
+            "--max_memberships_per_user=2)");
+  EXPECT_EQ(registry.ServersOf(1), Ids({1, 2}));
+  EXPECT_TRUE(registry.MembersOf(3).empty());
+  EXPECT_EQ(registry.membership_count(), 2u);
+  // Already a member: not a new membership, so not refused.
+  EXPECT_FALSE(*registry.AddMembership(1, 2, nullptr));
+  // Other users are not affected.
+  EXPECT_TRUE(*registry.AddMembership(2, 3, nullptr));
+  registry.Flush();
+  EXPECT_EQ(calls.count(), 0);  // not called when refused
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM memberships"), 3);
+}
+
+TEST_F(RegistryTest, GlobalMembershipLimit) {
+  Registry& registry = Open({.max_memberships = 4});
+  Calls calls;
+  ASSERT_TRUE(registry.SetMemberships(1, {1, 2, 3}, nullptr).ok());
+  EXPECT_TRUE(*registry.AddMembership(2, 1, nullptr));
+  EXPECT_EQ(registry.membership_count(), 4u);
+  absl::StatusOr<bool> added = registry.AddMembership(3, 1, calls.Make());
+  EXPECT_EQ(added.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(added.status().message(),
+            "herald would hold 5 memberships (the limit is "
+            "--max_memberships=4)");
+  absl::StatusOr<MembershipDiff> diff =
+      registry.SetMemberships(2, {1, 2}, calls.Make());
+  EXPECT_EQ(diff.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(diff.status().message(),
+            "herald would hold 5 memberships (the limit is "
+            "--max_memberships=4)");
+  EXPECT_EQ(registry.ServersOf(2), Ids({1}));
+  EXPECT_TRUE(registry.ServersOf(3).empty());
+  // Replacing one server with another does not grow the registry.
+  ASSERT_TRUE(registry.SetMemberships(2, {9}, nullptr).ok());
+  EXPECT_EQ(registry.membership_count(), 4u);
+  // Room again after memberships go (user_left, server_deleted).
+  EXPECT_TRUE(registry.RemoveMembership(1, 3, nullptr));
+  EXPECT_EQ(registry.membership_count(), 3u);
+  EXPECT_TRUE(*registry.AddMembership(3, 1, nullptr));
+  EXPECT_EQ(registry.DropServer(1, nullptr), Ids({1, 3}));
+  EXPECT_EQ(registry.membership_count(), 2u);  // 1 in 2, 2 in 9
+  registry.Flush();
+  EXPECT_EQ(calls.count(), 0);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM memberships"),
+            static_cast<int64_t>(registry.membership_count()));
+}
+
+// The count is rebuilt from the file: the limit holds across a restart.
+TEST_F(RegistryTest, GlobalMembershipLimitSurvivesAReopen) {
+  {
+    Registry& registry = Open({.max_memberships = 2});
+    ASSERT_TRUE(registry.SetMemberships(1, {1, 2}, nullptr).ok());
+  }
+  Registry& registry = Open({.max_memberships = 2});
+  EXPECT_EQ(registry.membership_count(), 2u);
+  EXPECT_EQ(registry.AddMembership(2, 1, nullptr).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
 TEST_F(RegistryTest, AddAndRemoveMembership) {
   Registry& registry = Open();
   Calls calls;
-  EXPECT_TRUE(registry.AddMembership(1, 10, calls.Make()));
-  EXPECT_FALSE(registry.AddMembership(1, 10, calls.Make()));
-  EXPECT_TRUE(registry.AddMembership(2, 10, calls.Make()));
-  EXPECT_TRUE(registry.AddMembership(1, 5, calls.Make()));
+  EXPECT_TRUE(*registry.AddMembership(1, 10, calls.Make()));
+  EXPECT_FALSE(*registry.AddMembership(1, 10, calls.Make()));
+  EXPECT_TRUE(*registry.AddMembership(2, 10, calls.Make()));
+  EXPECT_TRUE(*registry.AddMembership(1, 5, calls.Make()));
   EXPECT_EQ(registry.ServersOf(1), Ids({5, 10}));
   EXPECT_EQ(registry.MembersOf(10), Ids({1, 2}));
   EXPECT_TRUE(registry.IsMember(2, 10));
@@ -324,10 +396,10 @@ TEST_F(RegistryTest, AddAndRemoveMembership) {
 TEST_F(RegistryTest, DropServer) {
   Registry& registry = Open();
   Calls calls;
-  registry.AddMembership(3, 10, nullptr);
-  registry.AddMembership(1, 10, nullptr);
-  registry.AddMembership(2, 10, nullptr);
-  registry.AddMembership(1, 20, nullptr);
+  EXPECT_TRUE(registry.AddMembership(3, 10, nullptr).ok());
+  EXPECT_TRUE(registry.AddMembership(1, 10, nullptr).ok());
+  EXPECT_TRUE(registry.AddMembership(2, 10, nullptr).ok());
+  EXPECT_TRUE(registry.AddMembership(1, 20, nullptr).ok());
   EXPECT_EQ(registry.DropServer(10, calls.Make()), Ids({1, 2, 3}));
   EXPECT_TRUE((registry.MembersOf(10)).empty());
   EXPECT_EQ(registry.ServersOf(1), Ids({20}));
@@ -391,9 +463,9 @@ TEST_F(RegistryTest, EverythingSurvivesAReopen) {
     registry.CloseSession("closed", nullptr);
     ASSERT_TRUE(registry.SetMemberships(1, {10, 20, 30}, nullptr).ok());
     ASSERT_TRUE(registry.SetMemberships(2, {20}, nullptr).ok());
-    registry.AddMembership(3, 20, nullptr);
+    EXPECT_TRUE(registry.AddMembership(3, 20, nullptr).ok());
     registry.RemoveMembership(1, 30, nullptr);
-    registry.AddMembership(4, 40, nullptr);
+    EXPECT_TRUE(registry.AddMembership(4, 40, nullptr).ok());
     registry.DropServer(40, nullptr);
     registry.SetGrant(1, {10, 100}, nullptr);
     registry.SetGrant(2, {20, 200}, nullptr);
@@ -419,7 +491,7 @@ TEST_F(RegistryTest, EverythingSurvivesAReopen) {
   // The expiry index is rebuilt too.
   std::vector<Registry::ExpiredSession> expired = registry.TakeExpired(11);
   ASSERT_EQ(expired.size(), 1u);
-  EXPECT_EQ(expired[0].token, "past");
+  EXPECT_EQ(expired[0].session_key, registry.SessionKey("past"));
   EXPECT_EQ(expired[0].user_id, 3);
 
   EXPECT_EQ(registry.ServersOf(1), Ids({10, 20}));
@@ -507,16 +579,19 @@ TEST_F(RegistryTest, DoneRunsAfterTheCommit) {
                   .OpenSession("tok", 7, 0,
                                [&](absl::Status status) {
                                  EXPECT_TRUE(status.ok());
-                                 sessions_seen =
-                                     QueryInt(path,
-                                              "SELECT user_id FROM sessions "
-                                              "WHERE token = 'tok'");
+                                 sessions_seen = QueryInt(
+                                     path, "SELECT user_id FROM sessions");
                                })
                   .ok());
-  registry.AddMembership(7, 70, [&](absl::Status status) {
-    memberships_seen =
-        QueryInt(path, "SELECT count(*) FROM memberships WHERE server_id = 70");
-  });
+  EXPECT_TRUE(registry
+                  .AddMembership(7, 70,
+                                 [&](absl::Status status) {
+                                   memberships_seen = QueryInt(
+                                       path,
+                                       "SELECT count(*) FROM memberships "
+                                       "WHERE server_id = 70");
+                                 })
+                  .ok());
   registry.SetGrant(7, {70, 700}, [&](absl::Status status) {
     grants_seen =
         QueryInt(path, "SELECT channel_id FROM voice_grants WHERE user_id = 7");
@@ -538,15 +613,21 @@ TEST_F(RegistryTest, DoneRunsInOrderAndMayCallBack) {
           .ok());
   // A change that changes nothing still waits for the ones before it.
   registry.CloseSession("absent", [&](absl::Status) { order.push_back(2); });
-  registry.AddMembership(1, 10, [&](absl::Status) {
+  auto third = registry.AddMembership(1, 10, [&](absl::Status) {
     order.push_back(3);
     fourth_submitted.WaitForNotification();  // keep 5 after 4
     // The registry's mutex is not held here, and Flush() does not deadlock.
     member_seen = registry_->IsMember(1, 10);
-    registry_->AddMembership(1, 11, [&](absl::Status) { order.push_back(5); });
+    EXPECT_TRUE(
+        registry_
+            ->AddMembership(1, 11, [&](absl::Status) { order.push_back(5); })
+            .ok());
     registry_->Flush();
   });
-  registry.AddMembership(1, 10, [&](absl::Status) { order.push_back(4); });
+  EXPECT_TRUE(third.ok());
+  EXPECT_TRUE(
+      registry.AddMembership(1, 10, [&](absl::Status) { order.push_back(4); })
+          .ok());
   fourth_submitted.Notify();
   registry.Flush();
   registry.Flush();  // the change made by the callback
@@ -653,7 +734,7 @@ TEST_F(RegistryTest, ConcurrentMutationsSurviveAReopen) {
           }
           case 3:
           case 4:
-            registry.AddMembership(user, server, done());
+            EXPECT_TRUE(registry.AddMembership(user, server, done()).ok());
             break;
           case 5:
             registry.RemoveMembership(user, server, done());
