@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string_view>
 
+#include "push/utf8.h"
 #include "push/ws_frame.h"
 
 namespace herald::push {
@@ -14,42 +15,6 @@ size_t Fail(ClientFrameParser::Output* out, uint16_t code, const char* why,
   out->code = code;
   out->error = why;
   return consumed;
-}
-
-// Strict UTF-8 (RFC 3629): no overlong forms, surrogates or code points
-// above U+10FFFF. Close reasons are at most 123 bytes: no fast path.
-bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* const end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    unsigned char lo = 0x80;  // allowed range of the second byte
-    unsigned char hi = 0xBF;
-    int len;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
-    } else {
-      return false;  // continuation byte first, overlong 0xC0/0xC1, 0xF5+
-    }
-    if (end - p < len || p[1] < lo || p[1] > hi) return false;
-    for (int i = 2; i < len; ++i) {
-      if (p[i] < 0x80 || p[i] > 0xBF) return false;
-    }
-    p += len;
-  }
-  return true;
 }
 
 // Close codes a peer may send (RFC 6455 §7.4.1 and the IANA registry):

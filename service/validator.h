@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "herald/v1/herald.pb.h"
+#include "push/utf8.h"
 
 namespace herald::service {
 
@@ -18,9 +19,7 @@ struct ValidationLimits {
   size_t max_server_ids = 100000;  // SetMembershipsRequest.server_ids entries
 };
 
-// Strict UTF-8 check (Unicode Table 3-7): no overlong forms, no surrogates
-// (U+D800..U+DFFF), nothing above U+10FFFF, no truncated sequences.
-bool IsValidUtf8(std::string_view s);
+using ::herald::IsValidUtf8;  // push/utf8.h
 
 // Checks gRPC requests before they change anything. Every method returns OK
 // or INVALID_ARGUMENT whose message starts with the offending field's path,
