@@ -40,6 +40,11 @@ from herald.v1 import herald_pb2_grpc as pb_grpc
 HERALD_BIN = os.environ.get("HERALD_BIN", "")
 WORK_DIR = Path(os.environ.get("HERALD_WORK_DIR", tempfile.gettempdir()))
 
+# Set by tools/sanitize: herald runs under ASan/TSan, whose allocators keep
+# freed memory in quarantine and pad every block, so RSS then measures the
+# sanitizer, not herald. Tests skip their RSS bounds there (only those).
+SANITIZED = bool(os.environ.get("HERALD_SANITIZER"))
+
 READY_RE = re.compile(r"ready main_port=(\d+) voice_port=(\d+) grpc_port=(\d+)")
 
 # Timeouts: generous for things that must happen, short for absence.

@@ -12,7 +12,7 @@ import ssl
 import sys
 import time
 
-from harness import HeraldCase, new_id, pair, silent
+from harness import SANITIZED, HeraldCase, new_id, pair, silent
 
 NO_IP_LIMITS = ("--max_connections_per_ip=0", "--max_new_connections_per_ip_per_sec=0")
 
@@ -131,7 +131,8 @@ class TestSilentTlsFlood(FloodCase):
                 s.close()
         sys.stderr.write("[silent TLS flood x%d: RSS %d -> %d kB] " % (n, before, during))
         # Measured: ~0.5 kB per silent socket (a full SSL object was ~44 kB).
-        self.assertLess(during - before, 12 * 1024)
+        if not SANITIZED:  # see harness.SANITIZED
+            self.assertLess(during - before, 12 * 1024)
 
 
 class TestPartialClientHelloFlood(FloodCase):
@@ -164,8 +165,10 @@ class TestPartialClientHelloFlood(FloodCase):
         self.assertLessEqual(still, self.HANDSHAKING)
         # Measured: ~50 kB per partial handshake held; without the cap
         # 1500 of them took ~72 MB.
-        self.assertLess(during - before, self.HANDSHAKING * 60 + 10 * 1024)
-        self.assertLess(after - before, 8 * 1024, "RSS did not come back down after the flood")
+        if not SANITIZED:  # see harness.SANITIZED
+            self.assertLess(during - before, self.HANDSHAKING * 60 + 10 * 1024)
+        if not SANITIZED:  # see harness.SANITIZED
+            self.assertLess(after - before, 8 * 1024, "RSS did not come back down after the flood")
 
 
 class TestSlowSockets(FloodCase):
@@ -196,7 +199,8 @@ class TestSlowSockets(FloodCase):
         self.assertIsNotNone(took, "sockets still open %.1f s after the handshake deadline"
                              % (self.TIMEOUT_MS / 1000 + 5))
         self.assertLess(took, limit)
-        self.assertLess(during - before, 16 * 1024)
+        if not SANITIZED:  # see harness.SANITIZED
+            self.assertLess(during - before, 16 * 1024)
         await self.good_client_gets_an_event()
         return took
 

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from harness import (HeraldCase, close_of, drain, message_created, new_id, parse_frames,
+from harness import (SANITIZED, HeraldCase, close_of, drain, message_created, new_id, parse_frames,
                      raw_ws_connect)
 
 MAX_QUEUE = 64 * 1024
@@ -156,9 +156,10 @@ class _SlowConsumers:
         fed_bound = (MAX_QUEUE + 4 * SEND_BUFFER + 64 * 1024) // TEXT_BYTES + 4
         self.assertLessEqual(all_dropped_at, fed_bound,
                              "herald kept feeding clients that never read")
-        self.assertLessEqual(peak - baseline, MAX_QUEUE * NON_READERS + CONSTANT)
-        self.assertLessEqual(after - baseline, 4 << 20,
-                             "memory not returned after the non-readers left")
+        if not SANITIZED:  # see harness.SANITIZED
+            self.assertLessEqual(peak - baseline, MAX_QUEUE * NON_READERS + CONSTANT)
+            self.assertLessEqual(after - baseline, 4 << 20,
+                                 "memory not returned after the non-readers left")
         self.assertEqual(len(latencies), len(recipients))
         self.assertLess(latencies[-1], 2.0, "the reader's frames were held up")
 

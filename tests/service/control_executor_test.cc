@@ -35,10 +35,12 @@ TEST(ControlExecutorTest, RunsTasksInOrderOnItsOwnThread) {
 // A completion posts from a thread that holds a lock the task needs: Post
 // must not run the task there (it would deadlock or run under the lock).
 TEST(ControlExecutorTest, PostNeverRunsTheTaskOnTheCaller) {
-  ControlExecutor executor;
+  // Declared before the executor: its thread may still be releasing `mu`
+  // after Notify(), so the executor (joined first) must die first.
   absl::Mutex mu;
   absl::Notification ran;
   std::thread::id ran_on;
+  ControlExecutor executor;
   {
     absl::MutexLock lock(&mu);
     executor.Post([&] {
