@@ -105,9 +105,9 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
   socket.set_option(tcp::no_delay(true), ignored);
   worker->Post([worker, kind = kind_, tls = tls_, admission,
                 &counters = counters_, socket = std::move(socket)]() mutable {
-    counters.accepting.fetch_sub(1, std::memory_order_relaxed);
     if (admission.evict && !worker->EvictOldestHandshake()) {
       // The handshaking sockets are closing ones or on other workers.
+      counters.accepting.fetch_sub(1, std::memory_order_relaxed);
       counters.refused_handshaking.fetch_add(1, std::memory_order_relaxed);
       if (admission.peer_counted) counters.peers.Close(admission.peer);
       boost::system::error_code ignored;
@@ -123,7 +123,10 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
       session =
           std::make_shared<PlainSession>(*worker, kind, std::move(socket));
     }
-    session->Start();
+    session->Start();  // counts it in `sockets`...
+    // ... before it leaves `accepting`, so Screen never sees it in neither
+    // (the handshaking cap held one socket too many).
+    counters.accepting.fetch_sub(1, std::memory_order_relaxed);
     if (admission.peer_counted)
       worker->TrackPeer(session.get(), admission.peer);
   });

@@ -32,13 +32,13 @@ void Worker::AddSocket(Connection* c) {
   sockets_.insert(c);
   counters_.sockets.fetch_add(1, std::memory_order_relaxed);
   PruneHandshakes();
-  handshakes_.emplace_back(c, c->id());
+  handshakes_.push_back(c->weak_from_this());
 }
 
 void Worker::PruneHandshakes() {
   while (!handshakes_.empty()) {
-    auto [c, id] = handshakes_.front();
-    if (sockets_.contains(c) && c->id() == id && c->handshaking()) return;
+    const std::shared_ptr<Connection> c = handshakes_.front().lock();
+    if (c && sockets_.contains(c.get()) && c->handshaking()) return;
     handshakes_.pop_front();
   }
 }
@@ -46,7 +46,7 @@ void Worker::PruneHandshakes() {
 bool Worker::EvictOldestHandshake() {
   PruneHandshakes();
   if (handshakes_.empty()) return false;
-  Connection* oldest = handshakes_.front().first;
+  const std::shared_ptr<Connection> oldest = handshakes_.front().lock();
   handshakes_.pop_front();
   counters_.evicted_handshakes.fetch_add(1, std::memory_order_relaxed);
   oldest->Close(0, "");  // in the handshake: the socket just closes

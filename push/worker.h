@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -137,7 +138,7 @@ class Worker {
   // Sockets in the order they started; the front is pruned of those no
   // longer handshaking, so it holds at most the sockets started within
   // one handshake timeout.
-  std::deque<std::pair<Connection*, ConnectionId>> handshakes_;
+  std::deque<std::weak_ptr<Connection>> handshakes_;
   absl::flat_hash_map<ConnectionId, Connection*> by_id_;
   absl::flat_hash_map<int64_t, std::vector<Connection*>> by_user_;
   absl::flat_hash_map<int64_t, absl::flat_hash_set<Connection*>> by_server_;
