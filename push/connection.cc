@@ -132,8 +132,7 @@ void Connection::AcceptUpgrade(HttpUpgrade::Outcome out) {
 
 void Connection::RejectHttp(std::string response) {
   http_.reset();
-  http_reject_ = true;
-  state_ = State::kClosing;
+  state_ = State::kRejecting;
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
 }
 
@@ -182,7 +181,7 @@ void Connection::Admit(HttpUpgrade::Target target) {
 
 void Connection::Refuse(uint16_t code, std::string_view reason) {
   LogDebug("conn ", id_, ": refused ", code, " ", AsAbsl(reason));
-  Close(code, reason, /*flush=*/true);
+  Close(code, reason);
 }
 
 void Connection::Send(const Frame& frame) {
@@ -190,7 +189,7 @@ void Connection::Send(const Frame& frame) {
   if (HeldBytes() + frame->size() > worker_.options().max_queue_bytes) {
     slow_ = true;
     boost::asio::post(worker_.io_context(), [self = shared_from_this()] {
-      self->Close(kCloseTooSlow, "too slow: send queue full", false);
+      self->CloseDiscarding(kCloseTooSlow, "too slow: send queue full");
     });
     return;
   }
@@ -282,13 +281,16 @@ void Connection::OnWrite(boost::system::error_code ec, size_t) {
     return;
   }
   ReleaseWriteLists();
-  if (state_ == State::kClosing) {
-    if (http_reject_) {
+  switch (state_) {
+    case State::kRejecting:
+    case State::kClosingPeerClosed:
       Drain();
-    } else if (close_queued_) {
-      close_sent_ = true;
-      if (peer_closed_) Drain();
-    }
+      break;
+    case State::kClosing:
+      state_ = State::kCloseSent;
+      break;
+    default:
+      break;
   }
 }
 
@@ -330,12 +332,11 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
     if (out.event == ClientFrameParser::Event::kError) {
       // Nothing after a protocol error is trusted: send our close frame
       // and end the connection once it is written.
-      Close(out.code, out.error, false);
-      peer_closed_ = true;
+      CloseDiscarding(out.code, out.error);
       read_have_ = 0;
       // Our own close went out before (a refusal, a session end): with the
       // peer's answer in, however malformed, the handshake is over.
-      if (close_sent_) Drain();
+      OnPeerClosed();
       return;
     }
     if (out.event == ClientFrameParser::Event::kPing) {
@@ -345,16 +346,18 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
         Send(pong);
       }
     } else if (out.event == ClientFrameParser::Event::kClose) {
-      peer_closed_ = true;
       if (state_ == State::kOpen) {
         // The client ends the connection: echo its code, as RFC 6455 asks
         // (the parser refused codes a peer may not send).
         const uint16_t code =
             out.code == 1005 ? static_cast<uint16_t>(kCloseNormal) : out.code;
-        Close(code, "", /*flush=*/false);
-      } else if (close_sent_) {
+        CloseDiscarding(code, "");
+        OnPeerClosed();
+      } else if (state_ == State::kCloseSent) {
         Drain();
         return;
+      } else {
+        OnPeerClosed();
       }
     }
   }
@@ -365,24 +368,58 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
   if (state_ != State::kClosed) ReadMore();
 }
 
-void Connection::Close(uint16_t code, std::string_view reason, bool flush) {
+void Connection::Close(uint16_t code, std::string_view reason) {
+  if (!BeginClose()) return;
+  QueueCloseFrame(code, reason);
+}
+
+void Connection::CloseDiscarding(uint16_t code, std::string_view reason) {
+  if (!BeginClose()) return;
+  ReleaseSendSide();
+  QueueCloseFrame(code, reason);
+}
+
+bool Connection::BeginClose() {
   if (state_ == State::kHandshake) {
     Teardown();
-    return;
+    return false;
   }
-  if (state_ != State::kOpen) return;
+  if (state_ != State::kOpen) return false;
   Unregister();
   state_ = State::kClosing;
-  if (!flush) ReleaseSendSide();
-  close_queued_ = true;
+  return true;
+}
+
+void Connection::QueueCloseFrame(uint16_t code, std::string_view reason) {
   QueueRaw(MakeCloseFrame(code, reason));
   ArmTimer(worker_.options().close_timeout);
+}
+
+void Connection::OnPeerClosed() {
+  if (state_ == State::kClosing) {
+    state_ = State::kClosingPeerClosed;
+  } else if (state_ == State::kCloseSent) {
+    Drain();
+  }
+}
+
+bool Connection::closing() const {
+  switch (state_) {
+    case State::kRejecting:
+    case State::kClosing:
+    case State::kClosingPeerClosed:
+    case State::kCloseSent:
+    case State::kDraining:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void Connection::PingTick() {
   if (state_ != State::kOpen) return;
   if (ping_outstanding_ && !activity_) {
-    Close(kClosePingTimeout, "ping timeout", false);
+    CloseDiscarding(kClosePingTimeout, "ping timeout");
     return;
   }
   activity_ = false;
@@ -398,8 +435,7 @@ void Connection::ArmTimer(std::chrono::milliseconds after) {
 }
 
 void Connection::OnTimer() {
-  if (state_ == State::kHandshake || state_ == State::kClosing ||
-      state_ == State::kDraining) {
+  if (state_ == State::kHandshake || closing()) {
     LogDebug("conn ", id_, ": timed out");
     Teardown();
   }

@@ -56,9 +56,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Writes what Send queued; called by the worker's flush.
   void FlushDeferred();
 
-  // Sends a close frame and ends the connection. Undelivered frames go out
-  // first when `flush` is set, and are dropped otherwise.
-  void Close(uint16_t code, std::string_view reason, bool flush = true);
+  // Sends a close frame after every undelivered frame, and ends the
+  // connection (in the handshake: the socket just closes).
+  void Close(uint16_t code, std::string_view reason);
+  // The same, dropping the undelivered frames: the close frame goes next.
+  void CloseDiscarding(uint16_t code, std::string_view reason);
 
   // Called by the worker every ping interval: pings, or closes a connection
   // that has been silent since the previous ping.
@@ -111,9 +113,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Worker& worker_;
 
  private:
-  // kDraining: both close frames are through; our side of the transport is
-  // shut and the socket waits for the peer's EOF (or the close timer).
-  enum class State { kHandshake, kOpen, kClosing, kDraining, kClosed };
+  // The connection's life, the close handshake spelled out:
+  //   kHandshake -> kOpen (upgraded) | kRejecting (HTTP error) | kClosed
+  //   kOpen -> kClosing (our close frame queued)
+  //         -> kClosingPeerClosed (ours queued, the peer's arrived first)
+  //   kClosing -> kCloseSent (ours written) | kClosingPeerClosed
+  //   kRejecting, kClosingPeerClosed (all written), kCloseSent (the
+  //   peer's arrives) -> kDraining
+  //   any -> kClosed (error, timeout)
+  // kDraining: both close frames are through (or the HTTP error response
+  // is written); our side of the transport is shut and the socket waits
+  // for the peer's EOF (or the close timer).
+  enum class State {
+    kHandshake,
+    kOpen,
+    kRejecting,          // an HTTP error response is in flight
+    kClosing,            // our close frame is queued
+    kClosingPeerClosed,  // ... and the peer's arrived
+    kCloseSent,          // ours is fully written; awaiting the peer's
+    kDraining,
+    kClosed,
+  };
 
   void OnRequestBytes(size_t n);
 
@@ -122,6 +142,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void AcceptUpgrade(HttpUpgrade::Outcome outcome);
   void Admit(HttpUpgrade::Target target);
   void Refuse(uint16_t code, std::string_view reason);
+  // Leaves kOpen for kClosing; false (and nothing done) if not open. In the
+  // handshake the connection is torn down instead.
+  bool BeginClose();
+  void QueueCloseFrame(uint16_t code, std::string_view reason);
+  // The peer's close frame arrived, or a protocol error ended its side.
+  void OnPeerClosed();
+  // A closing state: the close timer ends it.
+  bool closing() const;
   void QueueRaw(Frame frame);
   void MaybeWrite();
   void ReleaseWriteLists();  // frees the frame lists' blocks when large
@@ -143,12 +171,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;
   bool flush_scheduled_ = false;  // in the worker's flush list
   bool reading_ = false;
-  bool close_queued_ = false;  // our close frame is queued or sent
-  bool close_sent_ = false;    // ... and fully written
-  bool peer_closed_ = false;   // the client's close frame arrived
-  bool http_reject_ = false;   // a plain HTTP error response is in flight
-  bool slow_ = false;          // over the queue limit, close pending
-  bool activity_ = true;       // bytes arrived since the last ping tick
+  // Over the queue limit: a CloseDiscarding is posted, and the heap is
+  // trimmed after the connection ends.
+  bool slow_ = false;
+  bool activity_ = true;  // bytes arrived since the last ping tick
   bool ping_outstanding_ = false;
 
   int64_t user_id_ = 0;

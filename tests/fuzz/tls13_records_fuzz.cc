@@ -1,7 +1,7 @@
 // libFuzzer target: Tls13Records::Open, the TLS 1.3 record opener, under
-// fixed traffic secrets, fed the way TlsSession feeds it (bytes arrive in
-// pieces, an incomplete record waits in a buffer, a requested KeyUpdate is
-// answered).
+// fixed traffic secrets, fed the way Tls13RecordTransport feeds it (bytes
+// arrive in pieces, an incomplete record waits in a buffer, a requested
+// KeyUpdate is answered).
 //
 // Input: byte 0 chooses the AEAD (bits 0-1), the mode (bit 2) and the size
 // of the pieces the stream arrives in (bits 3-7). In raw mode the rest is
