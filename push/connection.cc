@@ -17,16 +17,6 @@
 namespace herald::push {
 namespace {
 
-// Largest batch gathered into one write (one TLS record is 16 KiB; a few
-// records per write keeps syscalls few without holding big buffers).
-constexpr size_t kMaxBatchBytes = 64 * 1024;
-// Frame lists longer than this are freed once the queue drains, so idle
-// connections stay small.
-constexpr size_t kKeepWriteFrames = 8;
-// Frames per write: what remains of a partial plain write goes out as a
-// gather list, and asio gathers at most 64 buffers per sendmsg.
-constexpr size_t kMaxWriteFrames = 64;
-
 // A connection closed for being too slow held up to max_queue_bytes until
 // then, in blocks malloc keeps unless asked. One trim per thread, a second
 // after the first such close, returns what a wave of them freed (the
@@ -193,9 +183,8 @@ void Connection::Send(const Frame& frame) {
     });
     return;
   }
-  queued_bytes_ += frame->size();
-  pending_.push_back(frame);
-  if (!writing_ && !flush_scheduled_) {
+  queue_.Push(frame);
+  if (!queue_.writing() && !flush_scheduled_) {
     flush_scheduled_ = true;
     worker_.ScheduleFlush(shared_from_this());
   }
@@ -207,31 +196,16 @@ void Connection::FlushDeferred() {
 }
 
 void Connection::QueueRaw(Frame frame) {
-  queued_bytes_ += frame->size();
-  pending_.push_back(std::move(frame));
+  queue_.Push(std::move(frame));
   MaybeWrite();
 }
 
 void Connection::MaybeWrite() {
-  while (!writing_ && !pending_.empty() && state_ != State::kClosed) {
-    writing_ = true;
+  while (!queue_.writing() && queue_.has_pending() &&
+         state_ != State::kClosed) {
     size_t size = 0;
-    size_t taken = 0;
-    while (taken < pending_.size() && taken < kMaxWriteFrames &&
-           (taken == 0 || size + pending_[taken]->size() <= kMaxBatchBytes)) {
-      size += pending_[taken]->size();
-      ++taken;
-    }
-    in_flight_.assign(std::make_move_iterator(pending_.begin()),
-                      std::make_move_iterator(pending_.begin() + taken));
-    pending_.erase(pending_.begin(), pending_.begin() + taken);
-    write_buffers_.clear();
-    for (const Frame& f : in_flight_) {
-      write_buffers_.emplace_back(f->data(), f->size());
-    }
-    queued_bytes_ -= size;
-    in_flight_bytes_ = size;
-    if (StartWrite(write_buffers_, size) == WriteStart::kPending) return;
+    const SendQueue::Buffers buffers = queue_.TakeBatch(&size);
+    if (StartWrite(buffers, size) == WriteStart::kPending) return;
     // All written at once: the common case, with no completion to wait
     // for. A closing connection still takes the completion path, so its
     // state changes never run inside the caller.
@@ -241,46 +215,23 @@ void Connection::MaybeWrite() {
           [self = shared_from_this(), size] { self->OnWrite({}, size); });
       return;
     }
-    writing_ = false;
-    in_flight_.clear();
-    in_flight_bytes_ = 0;
+    queue_.WriteDone();
   }
-  if (!writing_) ReleaseWriteLists();
-}
-
-void Connection::ReleaseWriteLists() {
-  if (in_flight_.capacity() > kKeepWriteFrames) {
-    std::vector<Frame>().swap(in_flight_);
-    std::vector<boost::asio::const_buffer>().swap(write_buffers_);
-  }
-  if (pending_.empty() && pending_.capacity() > kKeepWriteFrames) {
-    std::vector<Frame>().swap(pending_);
-  }
-}
-
-void Connection::ReleaseSendSide() {
-  std::vector<Frame>().swap(pending_);
-  queued_bytes_ = 0;
-  if (!writing_) {
-    std::vector<Frame>().swap(in_flight_);
-    std::vector<boost::asio::const_buffer>().swap(write_buffers_);
-  }
+  if (!queue_.writing()) queue_.ReleaseIdle();
 }
 
 void Connection::OnWrite(boost::system::error_code ec, size_t) {
-  writing_ = false;
-  in_flight_.clear();
-  in_flight_bytes_ = 0;
+  queue_.WriteDone();
   if (ec) {
     LogDebug("conn ", id_, ": write failed: ", ec.message());
     Teardown();
     return;
   }
-  if (!pending_.empty()) {
+  if (queue_.has_pending()) {
     MaybeWrite();
     return;
   }
-  ReleaseWriteLists();
+  queue_.ReleaseIdle();
   switch (state_) {
     case State::kRejecting:
     case State::kClosingPeerClosed:
@@ -375,7 +326,7 @@ void Connection::Close(uint16_t code, std::string_view reason) {
 
 void Connection::CloseDiscarding(uint16_t code, std::string_view reason) {
   if (!BeginClose()) return;
-  ReleaseSendSide();
+  queue_.Clear();
   QueueCloseFrame(code, reason);
 }
 
@@ -461,7 +412,7 @@ void Connection::Drain() {
   if (state_ == State::kClosed || state_ == State::kDraining) return;
   Unregister();
   state_ = State::kDraining;
-  ReleaseSendSide();
+  queue_.Clear();
   ShutdownSend();
   ArmTimer(worker_.options().close_timeout);
   if (!reading_) ReadMore();
@@ -471,7 +422,7 @@ void Connection::Teardown() {
   if (state_ == State::kClosed) return;
   Unregister();
   state_ = State::kClosed;
-  ReleaseSendSide();
+  queue_.Clear();
   timer_.cancel();
   CloseSocket();
   worker_.RemoveSocket(this);

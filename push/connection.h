@@ -15,6 +15,7 @@
 #include "push/client_frame_parser.h"
 #include "push/connection_id.h"
 #include "push/http_upgrade.h"
+#include "push/send_queue.h"
 #include "push/ws_frame.h"
 
 namespace herald::push {
@@ -51,7 +52,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // the frames queued, and what the transport has not yet sent of the
   // write in flight and of its own records (UnsentBytes). This is what
   // max_queue_bytes bounds.
-  size_t HeldBytes() const { return queued_bytes_ + UnsentBytes(); }
+  size_t HeldBytes() const { return queue_.queued_bytes() + UnsentBytes(); }
 
   // Writes what Send queued; called by the worker's flush.
   void FlushDeferred();
@@ -94,7 +95,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // unsent part of the write in flight (plaintext not yet sealed, records
   // sealed but not sent) and any records of its own. The default counts
   // the whole write in flight until OnWrite.
-  virtual size_t UnsentBytes() const { return writing_ ? in_flight_bytes_ : 0; }
+  virtual size_t UnsentBytes() const { return queue_.in_flight_bytes(); }
   // Ends the sending direction (TLS close_notify, then TCP FIN), keeping
   // the socket open so the peer's last bytes are read, not reset.
   virtual void ShutdownSend() = 0;
@@ -152,8 +153,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closing() const;
   void QueueRaw(Frame frame);
   void MaybeWrite();
-  void ReleaseWriteLists();  // frees the frame lists' blocks when large
-  void ReleaseSendSide();    // frees every send buffer (the connection ends)
   void ReadMore();
   void LimitSendBuffer();
   void ArmTimer(std::chrono::milliseconds after);
@@ -167,8 +166,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kHandshake;
   bool registered_ = false;
   bool counted_admitted_ = false;
-  bool counted_user_ = false;  // in the per-user quota
-  bool writing_ = false;
+  bool counted_user_ = false;     // in the per-user quota
   bool flush_scheduled_ = false;  // in the worker's flush list
   bool reading_ = false;
   // Over the queue limit: a CloseDiscarding is posted, and the heap is
@@ -181,14 +179,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string token_;  // Admission::session_key
   absl::flat_hash_set<int64_t> servers_;
 
-  // Send side: frames waiting, their byte total, and the write in flight:
-  // the frames it gathers (sent as one buffer, or sealed as one TLS record)
-  // and their buffers.
-  std::vector<Frame> pending_;
-  size_t queued_bytes_ = 0;
-  std::vector<Frame> in_flight_;
-  size_t in_flight_bytes_ = 0;
-  std::vector<boost::asio::const_buffer> write_buffers_;
+  // Send side: frames waiting and the write in flight.
+  SendQueue queue_;
 
   // Receive side: a small buffer; data payloads are skipped, not stored.
   static constexpr size_t kReadBufferSize = 256;
