@@ -32,25 +32,36 @@ void Worker::AddSocket(Connection* c) {
   sockets_.insert(c);
   counters_.sockets.fetch_add(1, std::memory_order_relaxed);
   PruneHandshakes();
-  handshakes_.emplace_back(c, c->id());
+  handshakes_.push_back({c, c->id(), std::chrono::steady_clock::now()});
 }
 
 void Worker::PruneHandshakes() {
   while (!handshakes_.empty()) {
-    auto [c, id] = handshakes_.front();
-    if (sockets_.contains(c) && c->id() == id && c->handshaking()) return;
+    const Handshake& h = handshakes_.front();
+    if (sockets_.contains(h.connection) && h.connection->id() == h.id &&
+        h.connection->handshaking()) {
+      return;
+    }
     handshakes_.pop_front();
   }
 }
 
-bool Worker::EvictOldestHandshake() {
-  PruneHandshakes();
-  if (handshakes_.empty()) return false;
-  Connection* oldest = handshakes_.front().first;
-  handshakes_.pop_front();
-  counters_.evicted_handshakes.fetch_add(1, std::memory_order_relaxed);
-  oldest->Close(0, "");  // in the handshake: the socket just closes
-  return true;
+size_t Worker::EvictStalledHandshakes(std::chrono::steady_clock::time_point now,
+                                      size_t max) {
+  const auto stalled_before = now - options_.handshake_evict_after;
+  size_t evicted = 0;
+  while (evicted < max) {
+    PruneHandshakes();
+    if (handshakes_.empty() || handshakes_.front().started > stalled_before) {
+      break;
+    }
+    Connection* oldest = handshakes_.front().connection;
+    handshakes_.pop_front();
+    oldest->Close(0, "");  // in the handshake: the socket just closes
+    ++evicted;
+  }
+  counters_.evicted_handshakes.fetch_add(evicted, std::memory_order_relaxed);
+  return evicted;
 }
 
 void Worker::RemoveSocket(Connection* c) {
