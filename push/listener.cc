@@ -1,6 +1,8 @@
 #include "push/listener.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -80,6 +82,10 @@ void Listener::Stop() {
 
 void Listener::DoAccept() {
   if (!acceptor_.is_open()) return;
+  if (HandshakesFull()) {
+    WaitForRoom();
+    return;
+  }
   Worker* worker = workers_[next_worker_++ % workers_.size()];
   acceptor_.async_accept(
       worker->io_context(),
@@ -105,15 +111,6 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
   socket.set_option(tcp::no_delay(true), ignored);
   worker->Post([worker, kind = kind_, tls = tls_, admission,
                 &counters = counters_, socket = std::move(socket)]() mutable {
-    if (admission.evict && !worker->EvictOldestHandshake()) {
-      // The handshaking sockets are closing ones or on other workers.
-      counters.accepting.fetch_sub(1, std::memory_order_relaxed);
-      counters.refused_handshaking.fetch_add(1, std::memory_order_relaxed);
-      if (admission.peer_counted) counters.peers.Close(admission.peer);
-      boost::system::error_code ignored;
-      socket.close(ignored);
-      return;
-    }
     std::shared_ptr<Connection> session;
     if (tls != nullptr) {
       session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
@@ -138,14 +135,11 @@ bool Listener::Screen(tcp::socket& socket, Worker* worker,
   const PushOptions& o = worker->options();
   const size_t sockets = counters_.sockets.load(std::memory_order_relaxed) +
                          counters_.accepting.load(std::memory_order_relaxed);
-  const size_t admitted = counters_.admitted.load(std::memory_order_relaxed);
   if (sockets >= o.max_connections + o.max_handshaking) {
     counters_.refused_descriptors.fetch_add(1, std::memory_order_relaxed);
     RefuseAtAccept(socket, false);
     return false;
   }
-  // Full of sockets not admitted: this one takes the oldest one's place.
-  admission.evict = sockets >= admitted + o.max_handshaking;
   if (o.max_connections_per_ip == 0 &&
       o.max_new_connections_per_ip_per_sec == 0) {
     return true;
@@ -202,7 +196,7 @@ void Listener::OnAcceptError(boost::system::error_code ec) {
     DoAccept();  // one connection less in the backlog: progress, no spin
     return;
   }
-  PauseAccepting();
+  PauseAccepting(std::chrono::milliseconds(100));
 }
 
 bool Listener::ShedWithSpare() {
@@ -220,8 +214,44 @@ bool Listener::ShedWithSpare() {
   return shed && spare_fd_ >= 0;
 }
 
-void Listener::PauseAccepting() {
-  retry_timer_.expires_after(std::chrono::milliseconds(100));
+bool Listener::HandshakesFull() const {
+  const PushOptions& o = workers_.front()->options();
+  const size_t sockets = counters_.sockets.load(std::memory_order_relaxed) +
+                         counters_.accepting.load(std::memory_order_relaxed);
+  const size_t admitted = counters_.admitted.load(std::memory_order_relaxed);
+  return sockets >= admitted + o.max_handshaking;
+}
+
+size_t Listener::Backlog() const {
+  // On a listening socket Linux reports its accept queue in tcpi_unacked.
+  struct tcp_info info {};
+  socklen_t len = sizeof(info);
+  if (::getsockopt(const_cast<tcp::acceptor&>(acceptor_).native_handle(),
+                   IPPROTO_TCP, TCP_INFO, &info, &len) != 0) {
+    return 1;  // unknown: as if one were waiting
+  }
+  return info.tcpi_unacked;
+}
+
+void Listener::WaitForRoom() {
+  counters_.handshaking_pauses.fetch_add(1, std::memory_order_relaxed);
+  const size_t waiting = Backlog();
+  if (waiting > 0 && evictions_in_flight_.load() == 0) {
+    // Connections wait: each may take the place of a stalled handshake.
+    evictions_in_flight_.store(workers_.size());
+    const auto now = std::chrono::steady_clock::now();
+    for (Worker* worker : workers_) {
+      worker->Post([this, worker, now, waiting] {
+        worker->EvictStalledHandshakes(now, waiting);
+        evictions_in_flight_.fetch_sub(1);
+      });
+    }
+  }
+  PauseAccepting(kRoomPoll);
+}
+
+void Listener::PauseAccepting(std::chrono::milliseconds pause) {
+  retry_timer_.expires_after(pause);
   retry_timer_.async_wait([this](boost::system::error_code e) {
     if (!e) {
       ReopenSpare();

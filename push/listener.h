@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <vector>
@@ -18,9 +19,14 @@ namespace herald::push {
 // socket is screened: beyond the descriptor budget (max_connections +
 // max_handshaking sockets) or beyond its IP's limits it is closed at once
 // (plain: after an HTTP 429 for the per-IP limits), and counted in
-// SharedCounters. With max_handshaking sockets not admitted, a new socket
-// takes the place of its worker's oldest handshaking one (closed), so a
-// flood of silent sockets bounds memory without locking good clients out.
+// SharedCounters. With max_handshaking sockets not admitted the listener
+// stops accepting: new connections wait in the kernel's listen backlog
+// (which costs herald nothing) and it looks again every kRoomPoll. While
+// some wait, the workers close handshakes older than
+// --handshake_evict_after_ms (stalled: a flood of silent or slow sockets),
+// oldest first, at most as many as wait; younger handshakes are never
+// closed, so a reconnect storm of real clients is only delayed, and a
+// flood bounds memory without locking good clients out for long.
 //
 // Out of descriptors (EMFILE/ENFILE) the listener keeps one spare
 // descriptor: it closes it, accepts and closes the pending connection (so
@@ -55,10 +61,17 @@ class Listener {
   // was no spare or no pending connection.
   bool ShedWithSpare();
   void ReopenSpare();
-  void PauseAccepting();
+  void PauseAccepting(std::chrono::milliseconds pause);
+  // At max_handshaking sockets not admitted.
+  bool HandshakesFull() const;
+  // Connections waiting in the listen backlog.
+  size_t Backlog() const;
+  // Asks the workers to evict stalled handshakes if connections wait, and
+  // looks again after kRoomPoll.
+  void WaitForRoom();
+  static constexpr std::chrono::milliseconds kRoomPoll{5};
   // What Screen decided for a socket that may go on.
   struct Admission {
-    bool evict = false;         // take the place of the oldest handshake
     bool peer_counted = false;  // counted in the per-IP table as `peer`
     PeerLimits::Key peer{};
   };
@@ -76,6 +89,8 @@ class Listener {
   uint16_t port_ = 0;
   size_t next_worker_ = 0;
   int spare_fd_ = -1;
+  // Workers that have not yet run the last eviction request.
+  std::atomic<size_t> evictions_in_flight_{0};
   std::chrono::steady_clock::time_point last_error_log_{};
 };
 

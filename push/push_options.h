@@ -40,8 +40,15 @@ struct PushOptions {
   // derives it from RLIMIT_NOFILE unless given (FitDescriptorBudget).
   size_t max_connections = 100000;
   // Open sockets not admitted (in the TLS or HTTP handshake, or refused and
-  // closing); new sockets beyond it are closed at accept.
+  // closing). At this many, new connections wait in the kernel's listen
+  // backlog; one that is waiting there takes the place of a handshake older
+  // than handshake_evict_after (stalled), never of a younger one.
   size_t max_handshaking = 1024;
+  // A handshake this old is stalled: at max_handshaking a waiting
+  // connection may evict it. Well above the queueing delay of a full
+  // handshake set on one core (1024 x ~0.5 ms), so a reconnect storm of
+  // real clients waits its turn instead of being closed.
+  std::chrono::milliseconds handshake_evict_after{2000};
   // Descriptors left to gRPC, SQLite, logs (and Redis) below RLIMIT_NOFILE:
   // the WebSocket sockets never take them.
   size_t fd_reserve = 256;

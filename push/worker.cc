@@ -32,25 +32,36 @@ void Worker::AddSocket(Connection* c) {
   sockets_.insert(c);
   counters_.sockets.fetch_add(1, std::memory_order_relaxed);
   PruneHandshakes();
-  handshakes_.push_back(c->weak_from_this());
+  handshakes_.push_back(
+      {c->weak_from_this(), std::chrono::steady_clock::now()});
 }
 
 void Worker::PruneHandshakes() {
   while (!handshakes_.empty()) {
-    const std::shared_ptr<Connection> c = handshakes_.front().lock();
+    const Handshake& h = handshakes_.front();
+    const std::shared_ptr<Connection> c = h.connection.lock();
     if (c && sockets_.contains(c.get()) && c->handshaking()) return;
     handshakes_.pop_front();
   }
 }
 
-bool Worker::EvictOldestHandshake() {
-  PruneHandshakes();
-  if (handshakes_.empty()) return false;
-  const std::shared_ptr<Connection> oldest = handshakes_.front().lock();
-  handshakes_.pop_front();
-  counters_.evicted_handshakes.fetch_add(1, std::memory_order_relaxed);
-  oldest->Close(0, "");  // in the handshake: the socket just closes
-  return true;
+size_t Worker::EvictStalledHandshakes(std::chrono::steady_clock::time_point now,
+                                      size_t max) {
+  const auto stalled_before = now - options_.handshake_evict_after;
+  size_t evicted = 0;
+  while (evicted < max) {
+    PruneHandshakes();
+    if (handshakes_.empty() || handshakes_.front().started > stalled_before) {
+      break;
+    }
+    const std::shared_ptr<Connection> oldest =
+        handshakes_.front().connection.lock();
+    handshakes_.pop_front();
+    oldest->Close(0, "");  // in the handshake: the socket just closes
+    ++evicted;
+  }
+  counters_.evicted_handshakes.fetch_add(evicted, std::memory_order_relaxed);
+  return evicted;
 }
 
 void Worker::RemoveSocket(Connection* c) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -35,13 +36,14 @@ struct SharedCounters {
   std::atomic<size_t> accepting{0};  // accepted, not yet on their worker
   // Sockets closed at accept, by reason, and accept() failures.
   std::atomic<uint64_t> refused_descriptors{0};  // over the fd budget
-  std::atomic<uint64_t> refused_handshaking{0};  // over max_handshaking
   std::atomic<uint64_t> refused_ip_open{0};      // over the per-IP cap
   std::atomic<uint64_t> refused_ip_rate{0};      // over the per-IP rate
   std::atomic<uint64_t> accept_failures{0};      // EMFILE and the like
   std::atomic<uint64_t> refused_user{0};         // 4029: per-user cap
-  // Oldest handshaking sockets closed to make room for new ones.
+  // Stalled handshakes closed to make room for waiting connections, and
+  // times a listener found max_handshaking reached (and paused).
   std::atomic<uint64_t> evicted_handshakes{0};
+  std::atomic<uint64_t> handshaking_pauses{0};
   PeerLimits peers;
   UserQuota users;
 };
@@ -87,11 +89,14 @@ class Worker {
   // `c` (just started) was counted in the per-IP table as `peer`; released
   // when its socket is removed.
   void TrackPeer(Connection* c, const PeerLimits::Key& peer);
-  // Closes this worker's oldest socket still in its handshake, making room
-  // for a new one when --max_handshaking is reached (a flood of silent
-  // sockets then cannot lock good clients out: each gets the time the
-  // flood takes to cycle the slots). False if it has none.
-  bool EvictOldestHandshake();
+  // Closes up to `max` of this worker's sockets that have been in their
+  // handshake since before `now - options().handshake_evict_after` (the
+  // stalled ones), oldest first, making room for connections waiting in
+  // the listen backlog at --max_handshaking: a flood of silent sockets then
+  // cannot lock good clients out, and a storm of real handshakes that only
+  // wait for this thread's CPU is never closed. Returns how many it closed.
+  size_t EvictStalledHandshakes(std::chrono::steady_clock::time_point now,
+                                size_t max);
   void Register(Connection* c, const std::vector<int64_t>& server_ids);
   void Unregister(Connection* c);
 
@@ -138,7 +143,11 @@ class Worker {
   // Sockets in the order they started; the front is pruned of those no
   // longer handshaking, so it holds at most the sockets started within
   // one handshake timeout.
-  std::deque<std::weak_ptr<Connection>> handshakes_;
+  struct Handshake {
+    std::weak_ptr<Connection> connection;  // may be gone: pruned
+    std::chrono::steady_clock::time_point started;
+  };
+  std::deque<Handshake> handshakes_;
   absl::flat_hash_map<ConnectionId, Connection*> by_id_;
   absl::flat_hash_map<int64_t, std::vector<Connection*>> by_user_;
   absl::flat_hash_map<int64_t, absl::flat_hash_set<Connection*>> by_server_;

@@ -276,7 +276,8 @@ const std::map<std::string, Flag>& Flags() {
               })}},
       {"max_handshaking",
        {"open sockets not admitted (in the TLS/HTTP handshake or closing); "
-        "new sockets beyond are closed at accept; default: min(1024, "
+        "beyond, new connections wait in the listen backlog and may evict a "
+        "handshake older than --handshake_evict_after_ms; default: min(1024, "
         "(RLIMIT_NOFILE - --fd_reserve) / 8)",
         false,
         Given(NumberFlag<size_t>(
@@ -361,9 +362,8 @@ const std::map<std::string, Flag>& Flags() {
         false,
         NumberFlag<size_t>(
             "max_request_header_bytes",
-            [](HeraldOptions& o) -> size_t& {
-              return o.push.max_request_header_bytes;
-            },
+            [](HeraldOptions& o)
+                -> size_t& { return o.push.max_request_header_bytes; },
             256, size_t{1} << 20)}},
       {"allowed_origins",
        {"comma-separated origins (https://chat.example.com) a browser's "
@@ -392,6 +392,17 @@ const std::map<std::string, Flag>& Flags() {
               return o.push.handshake_timeout;
             },
             50)}},
+      {"handshake_evict_after_ms",
+       {"at --max_handshaking, a connection waiting in the listen backlog "
+        "closes a handshake older than this (stalled); younger ones are "
+        "never evicted",
+        false,
+        MillisFlag(
+            "handshake_evict_after_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.push.handshake_evict_after;
+            },
+            10)}},
       {"max_text_bytes",
        {"largest message text accepted by Publish", false,
         NumberFlag<size_t>(

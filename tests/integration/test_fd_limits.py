@@ -90,7 +90,8 @@ def process_cpu_seconds(pid):
 class TestDescriptorBudget(HeraldCase):
     PER_TEST = True
     HERALD_ARGS = ("--plain", "--threads=1", "--fd_reserve=%d" % RESERVE,
-                   "--max_handshaking=%d" % HANDSHAKING, "--max_connections_per_ip=0",
+                   "--max_handshaking=%d" % HANDSHAKING, "--handshake_evict_after_ms=100",
+                   "--max_connections_per_ip=0",
                    "--max_new_connections_per_ip_per_sec=0", "--max_connections_per_user=0")
 
     @classmethod

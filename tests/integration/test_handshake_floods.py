@@ -1,11 +1,13 @@
 """Floods of unfinished handshakes (issue 7, defect 3 and the slowloris
 family): silent TLS connects hold no OpenSSL state, partial ClientHellos are
-bounded by --max_handshaking (the oldest makes room for the newest, so a
-good client still gets in), RSS comes back down after a flood, and
+bounded by --max_handshaking (beyond it connections wait in the listen
+backlog and take the place of stalled handshakes, so a good client still
+gets in, and a storm of real clients all get in), RSS comes back down after a flood, and
 slowloris, garbage and half-open sockets all end by the handshake deadline
 without affecting another client."""
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import ssl
@@ -137,7 +139,9 @@ class TestSilentTlsFlood(FloodCase):
 
 class TestPartialClientHelloFlood(FloodCase):
     HANDSHAKING = 200
-    HERALD_ARGS = NO_IP_LIMITS + ("--max_handshaking=%d" % HANDSHAKING,)
+    # Flood sockets waiting in the backlog replace stalled ones after 100 ms.
+    HERALD_ARGS = NO_IP_LIMITS + ("--max_handshaking=%d" % HANDSHAKING,
+                                  "--handshake_evict_after_ms=100")
 
     async def test_bounded_then_returned(self):
         n = 1500
@@ -169,6 +173,61 @@ class TestPartialClientHelloFlood(FloodCase):
             self.assertLess(during - before, self.HANDSHAKING * 60 + 10 * 1024)
         if not SANITIZED:  # see harness.SANITIZED
             self.assertLess(after - before, 8 * 1024, "RSS did not come back down after the flood")
+
+
+def storm_client(sock, path):
+    """TLS + WebSocket handshake on an already connected socket; True on 101."""
+    try:
+        s = ssl_client_context().wrap_socket(sock, server_hostname="localhost")
+        s.sendall(("GET %s HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n" % path).encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(4096)
+            if not chunk:
+                return False
+            buf += chunk
+        return buf.startswith(b"HTTP/1.1 101 ")
+    except OSError:
+        return False
+
+
+def ssl_client_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class TestReconnectStorm(FloodCase):
+    """A reconnect storm of real clients, six times --max_handshaking, on one
+    thread: every one gets its 101; none is closed to make room (they wait
+    in the listen backlog while herald's CPU is busy)."""
+    HANDSHAKING = 50
+    N = 300
+    HERALD_ARGS = NO_IP_LIMITS + ("--threads=1", "--max_connections_per_user=0",
+                                  "--max_handshaking=%d" % HANDSHAKING)
+
+    async def test_storm_all_admitted(self):
+        token = await self.session(new_id(), [])
+        # every TCP connect first (the kernel completes them), then all the
+        # TLS and HTTP handshakes at once
+        socks = []
+        for _ in range(self.N):
+            s = socket.create_connection(("127.0.0.1", self.h.main_port), timeout=20)
+            socks.append(s)
+        t0 = time.monotonic()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(self.N) as pool:
+                ok = list(pool.map(lambda s: storm_client(s, "/?token=" + token), socks))
+        finally:
+            for s in socks:
+                s.close()
+        sys.stderr.write("[storm x%d, --max_handshaking=%d: %d admitted in %.2f s] "
+                         % (self.N, self.HANDSHAKING, sum(ok), time.monotonic() - t0))
+        self.assertEqual(sum(ok), self.N, "storm clients closed before their 101")
+        await self.good_client_gets_an_event()
 
 
 class TestSlowSockets(FloodCase):

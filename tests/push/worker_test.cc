@@ -321,21 +321,29 @@ TEST_F(WorkerTest, PerUserLimitRefusesWith4029AndFreesOnClose) {
   EXPECT_TRUE(Connect("a")->admitted());
 }
 
-TEST_F(WorkerTest, EvictionClosesTheOldestSocketStillInItsHandshake) {
+TEST_F(WorkerTest, EvictionClosesOnlyStalledHandshakesOldestFirst) {
+  options_.handshake_evict_after = std::chrono::milliseconds(1000);
   auto admitted = Connect("a");
   auto old = std::make_shared<FakeConnection>(worker_, Connection::Kind::kMain);
   auto young =
       std::make_shared<FakeConnection>(worker_, Connection::Kind::kMain);
   old->Start();
   young->Start();
-  EXPECT_TRUE(worker_.EvictOldestHandshake());
+  const auto now = std::chrono::steady_clock::now();
+  // Younger than handshake_evict_after: waiting for CPU, never evicted.
+  EXPECT_EQ(worker_.EvictStalledHandshakes(now, 10), 0u);
+  EXPECT_TRUE(old->handshaking());
+  EXPECT_TRUE(young->handshaking());
+  const auto later = now + std::chrono::seconds(2);
+  EXPECT_EQ(worker_.EvictStalledHandshakes(later, 1), 1u);
   Poll();
   EXPECT_FALSE(old->handshaking());
   EXPECT_TRUE(young->handshaking());
   EXPECT_TRUE(admitted->admitted());
-  EXPECT_TRUE(worker_.EvictOldestHandshake());
-  EXPECT_FALSE(worker_.EvictOldestHandshake());  // only admitted ones left
+  EXPECT_EQ(worker_.EvictStalledHandshakes(later, 10), 1u);
+  EXPECT_EQ(worker_.EvictStalledHandshakes(later, 10), 0u);  // admitted left
   EXPECT_TRUE(admitted->admitted());
+  EXPECT_EQ(counters_.evicted_handshakes.load(), 2u);
 }
 
 TEST_F(WorkerTest, SilentConnectionIsClosedOnSecondPingTick) {

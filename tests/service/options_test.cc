@@ -215,5 +215,15 @@ TEST(OptionsTest, AdmissionLimitsAndWhetherTheBudgetIsGiven) {
   EXPECT_FALSE(Parse({"--max_handshaking=0"}).ok());
 }
 
+TEST(OptionsTest, HandshakeEvictAfter) {
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->push.handshake_evict_after, std::chrono::milliseconds(2000));
+  auto o = Parse({"--handshake_evict_after_ms=150"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->push.handshake_evict_after, std::chrono::milliseconds(150));
+  EXPECT_FALSE(Parse({"--handshake_evict_after_ms=5"}).ok());
+}
+
 }  // namespace
 }  // namespace herald::service
