@@ -352,9 +352,8 @@ const std::map<std::string, Flag>& Flags() {
         false,
         NumberFlag<size_t>(
             "max_client_message_bytes",
-            [](HeraldOptions& o) -> size_t& {
-              return o.push.max_client_message_bytes;
-            },
+            [](HeraldOptions& o)
+                -> size_t& { return o.push.max_client_message_bytes; },
             0, size_t{1} << 24)}},
       {"max_request_header_bytes",
        {"largest WebSocket upgrade request (request line and headers); "
@@ -426,9 +425,8 @@ const std::map<std::string, Flag>& Flags() {
        {"servers one user may be a member of", false,
         NumberFlag<size_t>(
             "max_memberships_per_user",
-            [](HeraldOptions& o) -> size_t& {
-              return o.max_memberships_per_user;
-            },
+            [](HeraldOptions& o)
+                -> size_t& { return o.max_memberships_per_user; },
             1, 100000000)}},
       {"verbose",
        {"log every connection's admission and end", true,
