@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,10 @@ class HeraldApp {
   // Stops the gRPC API, closes every socket with 1001, flushes the state.
   void Shutdown();
 
+  // True from the moment shutdown (SIGTERM) begins: /readyz answers 503 and
+  // gRPC health reports NOT_SERVING. Any thread.
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+
  private:
   HeraldApp() = default;
 
@@ -49,6 +54,7 @@ class HeraldApp {
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;
   bool stopped_ = false;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace herald::service
