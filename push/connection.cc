@@ -161,10 +161,12 @@ void Connection::Admit(HttpUpgrade::Target target) {
     }
     auto& admission = std::get<VoiceAdmission>(result);
     user_id_ = admission.user_id;
+    channel_id_ = target.channel_id;
     token_ = std::move(admission.session_key);
     registered_ = true;
     worker_.Register(this, {});
   }
+  admitted_at_ = std::chrono::system_clock::now();
   LogDebug("conn ", id_, ": admitted user ", user_id_,
            kind_ == Kind::kMain ? " (main)" : " (voice)");
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -77,6 +78,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool handshaking() const { return state_ == State::kHandshake; }
   // Servers this main connection is subscribed to (kept by the worker).
   absl::flat_hash_set<int64_t>& servers() { return servers_; }
+  // When it was admitted, and (voice) the channel it was admitted to.
+  std::chrono::system_clock::time_point admitted_at() const {
+    return admitted_at_;
+  }
+  int64_t channel_id() const { return channel_id_; }
+  // The client's address, "ip:port" or "[v6]:port"; empty if unknown.
+  virtual std::string PeerAddress() const { return ""; }
 
  protected:
   // I/O primitives of the transport; each completes by calling the
@@ -176,6 +184,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool ping_outstanding_ = false;
 
   int64_t user_id_ = 0;
+  int64_t channel_id_ = 0;  // voice only
+  std::chrono::system_clock::time_point admitted_at_;
   std::string token_;  // Admission::session_key
   absl::flat_hash_set<int64_t> servers_;
 

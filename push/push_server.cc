@@ -7,7 +7,9 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "push/close_codes.h"
 #include "push/log.h"
 #include "push/tls13_secrets.h"
@@ -75,6 +77,24 @@ struct RouteOp {
   std::atomic<int> remaining{0};
   std::atomic<uint32_t> recipients{0};
   Router::RoutedCallback done;
+};
+
+// One ListConnections call gathered from every worker.
+struct ListOp {
+  absl::Mutex mu;
+  std::vector<ConnectionSnapshot> found ABSL_GUARDED_BY(mu);
+  size_t total ABSL_GUARDED_BY(mu) = 0;
+  std::atomic<int> remaining{0};
+  size_t max = 0;
+  ConnectionDirectory::ListCallback done;
+};
+
+// One Disconnect call counted over every worker.
+struct DisconnectOp {
+  std::string reason;
+  std::atomic<int> remaining{0};
+  std::atomic<size_t> count{0};
+  ConnectionDirectory::CountCallback done;
 };
 
 }  // namespace
@@ -205,6 +225,77 @@ void PushServer::CloseConnection(ConnectionId id, uint16_t code,
   w->Post([w, id, code, reason = std::move(reason)] {
     w->CloseConnection(id, code, reason);
   });
+}
+
+void PushServer::ListConnections(int64_t user_id, size_t max,
+                                 ListCallback done) {
+  if (stopping_.load(std::memory_order_relaxed)) {
+    std::move(done)({}, 0);
+    return;
+  }
+  auto op = std::make_shared<ListOp>();
+  op->max = max;
+  op->done = std::move(done);
+  op->remaining.store(static_cast<int>(workers_.size()));
+  for (auto& w : workers_) {
+    w->Post([op, w = w.get(), user_id] {
+      size_t total = 0;
+      std::vector<ConnectionSnapshot> mine =
+          w->SnapshotUser(user_id, op->max, &total);
+      {
+        absl::MutexLock lock(&op->mu);
+        op->total += total;
+        for (auto& snap : mine) op->found.push_back(std::move(snap));
+      }
+      if (op->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      std::vector<ConnectionSnapshot> found;
+      size_t all = 0;
+      {
+        absl::MutexLock lock(&op->mu);
+        found.swap(op->found);
+        all = op->total;
+      }
+      std::sort(found.begin(), found.end(),
+                [](const ConnectionSnapshot& a, const ConnectionSnapshot& b) {
+                  return a.admitted_at != b.admitted_at
+                             ? a.admitted_at < b.admitted_at
+                             : a.id < b.id;
+                });
+      if (found.size() > op->max) found.resize(op->max);
+      std::move(op->done)(std::move(found), all);
+    });
+  }
+}
+
+void PushServer::Disconnect(int64_t user_id, ConnectionId id, uint16_t code,
+                            std::string reason, CountCallback done) {
+  if (stopping_.load(std::memory_order_relaxed)) {
+    std::move(done)(0);
+    return;
+  }
+  auto op = std::make_shared<DisconnectOp>();
+  op->reason = std::move(reason);
+  op->done = std::move(done);
+  std::vector<Worker*> targets;
+  if (id == 0) {
+    for (auto& w : workers_) targets.push_back(w.get());
+  } else if (WorkerOf(id) < static_cast<int>(workers_.size())) {
+    targets.push_back(workers_[WorkerOf(id)].get());
+  }
+  if (targets.empty()) {
+    std::move(op->done)(0);
+    return;
+  }
+  op->remaining.store(static_cast<int>(targets.size()));
+  for (Worker* w : targets) {
+    w->Post([op, w, user_id, id, code] {
+      op->count.fetch_add(w->DisconnectUser(user_id, id, code, op->reason),
+                          std::memory_order_relaxed);
+      if (op->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::move(op->done)(op->count.load(std::memory_order_relaxed));
+      }
+    });
+  }
 }
 
 }  // namespace herald::push

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "boost/asio/ssl/context.hpp"
+#include "push/connection_directory.h"
 #include "push/gate.h"
 #include "push/listener.h"
 #include "push/memory_trimmer.h"
@@ -16,11 +17,12 @@
 namespace herald::push {
 
 // The WebSocket data plane: the I/O workers, the main and voice listeners,
-// and the Router the control plane publishes through.
+// the Router the control plane publishes through, and the
+// ConnectionDirectory operators inspect connections through.
 //
 // Thread: Create, Start and Shutdown from one controlling thread; the
-// Router methods from any thread.
-class PushServer final : public Router {
+// Router and ConnectionDirectory methods from any thread.
+class PushServer final : public Router, public ConnectionDirectory {
  public:
   // Loads the TLS material and binds both ports; nothing runs yet.
   static absl::StatusOr<std::unique_ptr<PushServer>> Create(
@@ -46,6 +48,11 @@ class PushServer final : public Router {
                  std::string reason) override;
   void CloseConnection(ConnectionId id, uint16_t code,
                        std::string reason) override;
+
+  // ConnectionDirectory.
+  void ListConnections(int64_t user_id, size_t max, ListCallback done) override;
+  void Disconnect(int64_t user_id, ConnectionId id, uint16_t code,
+                  std::string reason, CountCallback done) override;
 
  private:
   explicit PushServer(PushOptions options);

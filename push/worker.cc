@@ -235,6 +235,52 @@ void Worker::CloseConnection(ConnectionId id, uint16_t code,
   }
 }
 
+std::vector<ConnectionSnapshot> Worker::SnapshotUser(int64_t user_id,
+                                                     size_t max,
+                                                     size_t* total) const {
+  std::vector<ConnectionSnapshot> out;
+  *total = 0;
+  auto it = by_user_.find(user_id);
+  if (it == by_user_.end()) return out;
+  std::vector<const Connection*> list(it->second.begin(), it->second.end());
+  *total = list.size();
+  std::sort(list.begin(), list.end(),
+            [](const Connection* a, const Connection* b) {
+              return a->admitted_at() != b->admitted_at()
+                         ? a->admitted_at() < b->admitted_at()
+                         : a->id() < b->id();
+            });
+  if (list.size() > max) list.resize(max);
+  out.reserve(list.size());
+  for (const Connection* c : list) {
+    ConnectionSnapshot snap;
+    snap.id = c->id();
+    snap.user_id = c->user_id();
+    snap.voice = c->kind() == Connection::Kind::kVoice;
+    snap.channel_id = c->channel_id();
+    snap.tls = !options_.plain;
+    snap.peer_address = c->PeerAddress();
+    snap.admitted_at = c->admitted_at();
+    snap.queue_bytes = c->HeldBytes();
+    out.push_back(std::move(snap));
+  }
+  return out;
+}
+
+size_t Worker::DisconnectUser(int64_t user_id, ConnectionId id, uint16_t code,
+                              const std::string& reason) {
+  auto it = by_user_.find(user_id);
+  if (it == by_user_.end()) return 0;
+  // Close unregisters, which edits this list: work on a copy. Only open
+  // (registered) connections are listed, so each Close closes one.
+  std::vector<Connection*> victims;
+  for (Connection* c : it->second) {
+    if (id == 0 || c->id() == id) victims.push_back(c);
+  }
+  for (Connection* c : victims) c->Close(code, reason);
+  return victims.size();
+}
+
 void Worker::CloseAll(uint16_t code, const std::string& reason) {
   std::vector<Connection*> all(sockets_.begin(), sockets_.end());
   for (Connection* c : all) c->Close(code, reason);

@@ -17,6 +17,7 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "push/connection.h"
+#include "push/connection_directory.h"
 #include "push/connection_id.h"
 #include "push/delivery.h"
 #include "push/peer_limits.h"
@@ -108,6 +109,16 @@ class Worker {
   void CloseConnection(ConnectionId id, uint16_t code,
                        const std::string& reason);
   void CloseAll(uint16_t code, const std::string& reason);
+
+  // Admin operations (ConnectionDirectory), run here by the PushServer.
+  // Snapshots of `user_id`'s admitted connections on this worker, the
+  // oldest admissions first, at most `max`; `*total` gets how many it has.
+  std::vector<ConnectionSnapshot> SnapshotUser(int64_t user_id, size_t max,
+                                               size_t* total) const;
+  // Closes `user_id`'s connection `id` (all of them when `id` is 0) after
+  // what is queued for it; returns how many it closed.
+  size_t DisconnectUser(int64_t user_id, ConnectionId id, uint16_t code,
+                        const std::string& reason);
 
   // Starts `c`'s write soon, from one handler that runs after every
   // delivery already waiting in the io_context: events that arrive while

@@ -8,6 +8,7 @@
 #include "grpcpp/server_builder.h"
 #include "push/fd_budget.h"
 #include "push/log.h"
+#include "service/basic_stats_source.h"
 #include "service/grpc_server_credentials.h"
 #include "service/tls_material.h"
 
@@ -66,6 +67,12 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   app->service_ = std::make_unique<HeraldService>(*app->registry_, *app->voice_,
                                                   *app->push_, *app->executor_,
                                                   options.limits);
+  app->stats_ = std::make_unique<BasicStatsSource>(
+      *app->push_, *app->registry_, *app->voice_, options.node_name);
+  app->admin_ = std::make_unique<AdminService>(
+      *app->push_, *app->stats_, *app->executor_,
+      AdminService::Settings{.node = options.node_name,
+                             .max_listed = options.max_listed_connections});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -73,6 +80,7 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   builder.AddListeningPort(options.grpc_address, *grpc_credentials,
                            &app->grpc_port_);
   builder.RegisterService(app->service_.get());
+  builder.RegisterService(app->admin_.get());
   app->grpc_ = builder.BuildAndStart();
   if (!app->grpc_ || app->grpc_port_ == 0) {
     app->grpc_.reset();

@@ -6,12 +6,14 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "push/push_server.h"
+#include "service/admin_service.h"
 #include "service/control_executor.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
 #include "service/options.h"
 #include "service/registry.h"
 #include "service/session_reaper.h"
+#include "service/stats_source.h"
 #include "service/voice_coordinator.h"
 
 namespace herald::service {
@@ -50,6 +52,9 @@ class HeraldApp {
   std::unique_ptr<VoiceCoordinator> voice_;
   std::unique_ptr<HeraldGate> gate_;
   std::unique_ptr<HeraldService> service_;
+  // What HeraldAdmin.GetStats reads (and the /stats.json collector).
+  std::unique_ptr<StatsSource> stats_;
+  std::unique_ptr<AdminService> admin_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;

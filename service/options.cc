@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <functional>
@@ -428,6 +429,22 @@ const std::map<std::string, Flag>& Flags() {
             [](HeraldOptions& o)
                 -> size_t& { return o.max_memberships_per_user; },
             1, 100000000)}},
+      {"node_name",
+       {"this node's name in the admin API (ListConnections, GetStats) "
+        "(default: the hostname)",
+        false,
+        StringFlag(
+            "node_name",
+            [](HeraldOptions& o) -> std::string& { return o.node_name; })}},
+      {"max_listed_connections",
+       {"connections one admin ListConnections call returns at most (the "
+        "rest: truncated)",
+        false,
+        NumberFlag<size_t>(
+            "max_listed_connections",
+            [](HeraldOptions& o)
+                -> size_t& { return o.max_listed_connections; },
+            1, 100000)}},
       {"verbose",
        {"log every connection's admission and end", true,
         BoolFlag("verbose",
@@ -481,6 +498,15 @@ std::string GrpcHost(const std::string& address) {
     return address;  // no port, or a bare IPv6 address
   }
   return address.substr(0, colon);
+}
+
+// The kernel's host name; "localhost" if it has none.
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "localhost";
+  }
+  return name;
 }
 
 }  // namespace
@@ -548,6 +574,7 @@ absl::StatusOr<HeraldOptions> ParseOptions(
         "--tls_cert and --tls_key go together: give both or neither");
   }
   if (auto st = CheckGrpcAuth(options); !st.ok()) return st;
+  if (options.node_name.empty()) options.node_name = HostName();
   if (options.push.main_port != 0 &&
       options.push.main_port == options.push.voice_port) {
     return absl::InvalidArgumentError(

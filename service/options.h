@@ -40,6 +40,11 @@ struct HeraldOptions {
   // RLIMIT_NOFILE (push::FitDescriptorBudget).
   bool max_connections_given = false;
   bool max_handshaking_given = false;
+  // This node's name in the admin API; ParseOptions fills in the host
+  // name when --node_name is not given.
+  std::string node_name;
+  // Connections one ListConnections call returns at most.
+  size_t max_listed_connections = 1000;
   bool verbose = false;
   bool help = false;  // --help was given: print Usage() and exit 0
 };

@@ -283,6 +283,11 @@ size_t Registry::membership_count() const {
   return memberships_;
 }
 
+size_t Registry::grant_count() const {
+  absl::MutexLock lock(&mu_);
+  return grants_.size();
+}
+
 bool Registry::IsMember(int64_t user_id, int64_t server_id) const {
   absl::MutexLock lock(&mu_);
   auto it = servers_of_.find(user_id);

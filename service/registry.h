@@ -129,6 +129,7 @@ class Registry {
   std::vector<int64_t> MembersOf(int64_t server_id) const;  // ascending
   bool IsMember(int64_t user_id, int64_t server_id) const;
   size_t membership_count() const;
+  size_t grant_count() const;
 
   // Voice grants: at most one per user; a new one replaces the old.
   void SetGrant(int64_t user_id, VoiceGrant grant, Done done);

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -58,6 +59,10 @@ class VoiceCoordinator {
 
   // Channels of `server_id` with their connected users, ascending.
   std::map<int64_t, std::vector<int64_t>> State(int64_t server_id) const;
+  // Every server's channels with their connected users: (server_id,
+  // channel_id) -> users, each ascending.
+  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> AllChannels()
+      const;
 
  private:
   // Removes `user_id`'s presence, closes its connection, and emits

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 HERE = Path(__file__).resolve().parent
-PROTO = "herald/v1/herald.proto"
+PROTOS = ["herald/v1/herald.proto", "herald/v1/admin.proto"]
 
 
 def generate_stubs(proto_dir, out):
@@ -31,7 +31,7 @@ def generate_stubs(proto_dir, out):
     out.mkdir(parents=True)
     cmd = ["protoc", "--proto_path=%s" % proto_dir, "--python_out=%s" % out,
            "--grpc_out=%s" % out,
-           "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin", PROTO]
+           "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + PROTOS
     subprocess.run(cmd, check=True)
     for pkg in (out / "herald", out / "herald" / "v1"):
         (pkg / "__init__.py").touch()

@@ -7,9 +7,12 @@
 #include <optional>
 #include <string_view>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "herald/v1/admin.grpc.pb.h"
 #include "herald/v1/herald.grpc.pb.h"
+#include "tools/heraldctl/admin_commands.h"
 #include "tools/heraldctl/event_builder.h"
 #include "tools/heraldctl/grpc_client_auth.h"
 #include "tools/heraldctl/grpc_commands.h"
@@ -48,21 +51,62 @@ absl::StatusOr<std::chrono::milliseconds> ReadTimeout(const Flags& flags) {
   return std::chrono::milliseconds(*ms);
 }
 
-// Reads --grpc, --timeout_ms and the credential flags; the channel
-// connects on the first call.
-absl::StatusOr<GrpcCommands> ConnectGrpc(const Flags& flags, std::ostream& out,
-                                         std::ostream& err) {
+// Reads --grpc and the credential flags; the channel connects on the
+// first call.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const Flags& flags) {
   auto address = flags.GetString(kGrpcFlag, kDefaultGrpcAddress);
   if (!address.ok()) return address.status();
   if (address->empty()) return UsageError("--grpc needs HOST:PORT");
-  auto timeout = ReadTimeout(flags);
-  if (!timeout.ok()) return timeout.status();
   auto auth = ReadGrpcClientAuth(flags);
   if (!auth.ok()) return auth.status();
-  auto channel = CreateHeraldChannel(*address, *auth);
+  return CreateHeraldChannel(*address, *auth);
+}
+
+// Reads --grpc, --timeout_ms and the credential flags.
+absl::StatusOr<GrpcCommands> ConnectGrpc(const Flags& flags, std::ostream& out,
+                                         std::ostream& err) {
+  auto timeout = ReadTimeout(flags);
+  if (!timeout.ok()) return timeout.status();
+  auto channel = OpenChannel(flags);
   if (!channel.ok()) return channel.status();
   return GrpcCommands(v1::Herald::NewStub(*std::move(channel)), *timeout, out,
                       err);
+}
+
+// The same for the operator API; --json prints responses as JSON.
+absl::StatusOr<AdminCommands> ConnectAdmin(const Flags& flags,
+                                           std::ostream& out,
+                                           std::ostream& err) {
+  auto timeout = ReadTimeout(flags);
+  if (!timeout.ok()) return timeout.status();
+  auto json = flags.GetBool("json");
+  if (!json.ok()) return json.status();
+  auto channel = OpenChannel(flags);
+  if (!channel.ok()) return channel.status();
+  return AdminCommands(v1::HeraldAdmin::NewStub(*std::move(channel)), *timeout,
+                       *json, out, err);
+}
+
+bool IsAdminCommand(std::string_view word) {
+  return word == "conns" || word == "kick" || word == "stats";
+}
+
+// The USER_ID word of conns and kick.
+absl::StatusOr<int64_t> ReadUserId(const Flags& flags) {
+  const std::string& command = flags.positional()[0];
+  if (flags.positional().size() < 2) {
+    return UsageError(absl::StrCat(command,
+                                   " needs a USER_ID (see heraldctl "
+                                   "help ",
+                                   command, ")"));
+  }
+  const std::string& word = flags.positional()[1];
+  int64_t user_id = 0;
+  if (!absl::SimpleAtoi(word, &user_id) || user_id <= 0) {
+    return UsageError(
+        absl::StrCat("USER_ID must be a positive integer, not '", word, "'"));
+  }
+  return user_id;
 }
 
 // A `GROUP VERB` command making one call; its flags are the fields of the
@@ -143,6 +187,7 @@ absl::StatusOr<int> Cli::Dispatch(const Flags& flags) {
   if (command == "publish") return Publish(flags);
   if (command == "tail") return Tail(flags);
   if (IsRpcGroup(command)) return CallRpc(flags);
+  if (IsAdminCommand(command)) return Admin(flags);
   return UsageError(
       absl::StrCat("unknown command '", command, "' (see heraldctl --help)"));
 }
@@ -255,6 +300,54 @@ absl::StatusOr<int> Cli::Tail(const Flags& flags) {
   if (!timeout.ok()) return timeout.status();
   options.timeout = *timeout;
   return TailClient(std::move(options), out_, err_).Run();
+}
+
+absl::StatusOr<int> Cli::Admin(const Flags& flags) {
+  const std::string& command = flags.positional()[0];
+  std::vector<std::string> known = GrpcConnectionFlags();
+  known.push_back("json");
+  if (command == "kick") {
+    known.insert(known.end(), {"connection", "code", "reason"});
+  }
+  if (absl::Status status = flags.CheckKnown(known, command); !status.ok()) {
+    return status;
+  }
+  if (command == "stats") {
+    if (absl::Status status = CheckNoExtraWords(flags, 1); !status.ok()) {
+      return status;
+    }
+    auto commands = ConnectAdmin(flags, out_, err_);
+    if (!commands.ok()) return commands.status();
+    return commands->GetStats();
+  }
+  if (absl::Status status = CheckNoExtraWords(flags, 2); !status.ok()) {
+    return status;
+  }
+  auto user_id = ReadUserId(flags);
+  if (!user_id.ok()) return user_id.status();
+  if (command == "conns") {
+    v1::ListConnectionsRequest request;
+    request.set_user_id(*user_id);
+    auto commands = ConnectAdmin(flags, out_, err_);
+    if (!commands.ok()) return commands.status();
+    return commands->ListConnections(request);
+  }
+  v1::DisconnectRequest request;
+  request.set_user_id(*user_id);
+  auto connection = flags.GetIntInRange("connection", 0, 0, kMaxInt64);
+  if (!connection.ok()) return connection.status();
+  request.set_connection_id(static_cast<uint64_t>(*connection));
+  // herald judges the code (1000, 1001, 1008, 4000-4999).
+  auto code = flags.GetIntInRange("code", 4000, 0,
+                                  std::numeric_limits<uint32_t>::max());
+  if (!code.ok()) return code.status();
+  request.set_code(static_cast<uint32_t>(*code));
+  auto reason = flags.GetString("reason", "disconnected by an operator");
+  if (!reason.ok()) return reason.status();
+  request.set_reason(*std::move(reason));
+  auto commands = ConnectAdmin(flags, out_, err_);
+  if (!commands.ok()) return commands.status();
+  return commands->Disconnect(request);
 }
 
 }  // namespace herald::tools

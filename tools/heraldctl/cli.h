@@ -15,7 +15,7 @@ inline constexpr int kExitFailed = 1;  // herald refused, or unreachable
 inline constexpr int kExitUsage = 2;   // the command line is wrong
 
 // The heraldctl command line: finds the command, reads its flags, runs it
-// (GrpcCommands, TailClient) and prints usage. Usage errors print one line
+// (GrpcCommands, AdminCommands, TailClient) and prints usage. Usage errors print one line
 // on `err` and exit kExitUsage.
 class Cli {
  public:
@@ -31,6 +31,8 @@ class Cli {
   absl::StatusOr<int> Publish(const Flags& flags);
   absl::StatusOr<int> CallRpc(const Flags& flags);
   absl::StatusOr<int> Tail(const Flags& flags);
+  // conns, kick, stats: the operator API (HeraldAdmin).
+  absl::StatusOr<int> Admin(const Flags& flags);
 
   std::ostream& out_;
   std::ostream& err_;

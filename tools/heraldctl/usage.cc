@@ -55,6 +55,26 @@ constexpr char kVoice[] = R"(usage:
       Prints one line per voice channel with users: channel=C users=1,2
 )";
 
+constexpr char kAdmin[] = R"(usage:
+  heraldctl conns USER_ID [--json]
+      Lists the user's connections on this herald, oldest first, one line
+      each: ID, SOCKET (main or voice), CHANNEL (voice), PEER (ip:port),
+      TRANSPORT (wss or ws), QUEUE (undelivered bytes), SINCE (when it was
+      admitted), NODE.
+  heraldctl kick USER_ID [--connection=ID] [--code=4000] [--reason=TEXT]
+      Closes the user's connection ID (from conns), or all of them, with
+      close code --code (1000, 1001, 1008 or 4000-4999; default 4000) and
+      --reason (at most 123 bytes; default "disconnected by an operator").
+      Prints disconnected=N.
+  heraldctl stats [--json]
+      Prints herald's statistics (connections, totals, refusals, registry,
+      voice, process), as on the admin HTTP port's /stats.json.
+
+--json prints the response as one line of JSON (the protobuf mapping of
+herald.v1.HeraldAdmin, 64-bit integers as strings) instead.
+These calls need the same credentials as the rest of the gRPC API.
+)";
+
 constexpr char kTail[] =
     R"(usage: heraldctl tail --token=T [--channel=C] [flags]
 
@@ -152,6 +172,10 @@ Commands:
   voice leave --user_id=U
   voice state --server_id=S
   tail --token=T [--channel=C]     print what a client receives
+  conns USER_ID                    list a user's connections
+  kick USER_ID [--connection=ID] [--code=4000] [--reason=TEXT]
+                                   close a user's connections
+  stats                            herald's statistics
   help [COMMAND]                   this text, or a command's in detail
 )",
       kGrpcFlags, kExitStatus);
@@ -163,6 +187,9 @@ std::optional<std::string> TopicUsage(std::string_view topic) {
   if (topic == "members") return absl::StrCat(kMembers, kGrpcFlags);
   if (topic == "voice") return absl::StrCat(kVoice, kGrpcFlags);
   if (topic == "tail") return std::string(kTail);
+  if (topic == "conns" || topic == "kick" || topic == "stats") {
+    return absl::StrCat(kAdmin, kGrpcFlags, kExitStatus);
+  }
   if (topic == "help") return MainUsage();
   return std::nullopt;
 }
