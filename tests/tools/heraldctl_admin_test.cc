@@ -1,9 +1,11 @@
 // heraldctl's operator commands (conns, kick, stats) without a server: the
 // command line's usage errors, the help text, and how responses print.
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "herald/v1/admin.pb.h"
 #include "tools/heraldctl/admin_format.h"
@@ -18,7 +20,7 @@ struct Outcome {
   std::string err;
 };
 
-Outcome Run(const std::vector<std::string>& args) {
+Outcome RunCli(const std::vector<std::string>& args) {
   std::ostringstream out, err;
   const int status = Cli(out, err).Run(args);
   return {status, out.str(), err.str()};
@@ -36,7 +38,7 @@ TEST(AdminCliTest, UsageErrorsBeforeAnythingIsSent) {
       {{"kick"}, "kick needs a USER_ID (see heraldctl help kick)"},
       {{"conns", "x"}, "USER_ID must be a positive integer, not 'x'"},
       {{"conns", "0"}, "USER_ID must be a positive integer, not '0'"},
-      {{"kick", "-4"}, "USER_ID must be a positive integer, not '-4'"},
+      {{"kick", "-4"}, "unknown option '-4' (flags are --name=value)"},
       {{"kick", "9999999999999999999"},
        "USER_ID must be a positive integer, not '9999999999999999999'"},
       {{"conns", "1", "2"}, "unexpected argument '2'"},
@@ -51,7 +53,7 @@ TEST(AdminCliTest, UsageErrorsBeforeAnythingIsSent) {
       {{"stats", "--json=maybe"}, ""},
   };
   for (const auto& [args, message] : cases) {
-    const Outcome o = Run(args);
+    const Outcome o = RunCli(args);
     EXPECT_EQ(o.status, kExitUsage) << args[0] << " " << o.err;
     EXPECT_EQ(o.out, "");
     EXPECT_EQ(o.err.rfind("heraldctl: ", 0), 0u) << o.err;
@@ -60,18 +62,18 @@ TEST(AdminCliTest, UsageErrorsBeforeAnythingIsSent) {
 }
 
 TEST(AdminCliTest, FlagErrorsNameTheFlag) {
-  EXPECT_NE(Run({"kick", "1", "--code=x"}).err.find("--code"),
+  EXPECT_NE(RunCli({"kick", "1", "--code=x"}).err.find("--code"),
             std::string::npos);
-  EXPECT_NE(Run({"kick", "1", "--connection=-1"}).err.find("--connection"),
+  EXPECT_NE(RunCli({"kick", "1", "--connection=-1"}).err.find("--connection"),
             std::string::npos);
-  EXPECT_NE(Run({"stats", "--grpc_token_file=/nonexistent/t"})
+  EXPECT_NE(RunCli({"stats", "--grpc_token_file=/nonexistent/t"})
                 .err.find("--grpc_token_file=/nonexistent/t"),
             std::string::npos);
 }
 
 TEST(AdminCliTest, Help) {
   for (const char* topic : {"conns", "kick", "stats"}) {
-    const Outcome o = Run({"help", topic});
+    const Outcome o = RunCli({"help", topic});
     EXPECT_EQ(o.status, kExitOk);
     EXPECT_NE(o.out.find("heraldctl conns USER_ID [--json]"),
               std::string::npos);
@@ -79,9 +81,9 @@ TEST(AdminCliTest, Help) {
                          "[--code=4000] [--reason=TEXT]"),
               std::string::npos);
     EXPECT_NE(o.out.find("--grpc_token_file=FILE"), std::string::npos);
-    EXPECT_EQ(Run({topic, "--help"}).out, o.out);
+    EXPECT_EQ(RunCli({topic, "--help"}).out, o.out);
   }
-  const Outcome main = Run({"--help"});
+  const Outcome main = RunCli({"--help"});
   EXPECT_NE(main.out.find("  conns USER_ID "), std::string::npos);
   EXPECT_NE(main.out.find("  kick USER_ID "), std::string::npos);
   EXPECT_NE(main.out.find("  stats "), std::string::npos);
@@ -107,8 +109,8 @@ TEST(AdminFormatTest, ConnectionTable) {
   *b->mutable_connected_since() = At(1764630061);
   b->set_node("n1");
   EXPECT_EQ(FormatConnections(r),
-            "ID    SOCKET  CHANNEL  PEER             TRANSPORT  QUEUE   SINCE  "
-            "                NODE\n"
+            "ID    SOCKET  CHANNEL  PEER             TRANSPORT  QUEUE   "
+            "SINCE                 NODE\n"
             "256   main    -        127.0.0.1:50000  wss        0       "
             "2025-12-01T23:00:00Z  n1\n"
             "1025  voice   77       [::1]:4          ws         123456  "
@@ -144,20 +146,35 @@ TEST(AdminFormatTest, StatsTable) {
   voice->add_user_ids(9);
   s.mutable_process()->set_rss_bytes(12345678);
   const std::string text = FormatStats(s);
-  for (const char* line : {
-           "node                                n1\n",
-           "version                             0.1.0 (Dec  1 2026)\n",
-           "started_at                          2025-12-01T23:00:00Z\n",
-           "uptime_s                            12.50\n",
-           "connections.main                    3\n",
-           "connections.ws                      0\n",
-           "connections.wss                     4\n",
-           "events.message_created              4\n",
-           "refused.4001 unknown or expired token  2\n",
-           "voice.server=1.channel=2            users=7,9\n",
-           "process.rss_bytes                   12345678\n",
-       }) {
-    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  // Rows are `name  value`, the values aligned in one column.
+  std::map<std::string, std::string> rows;
+  size_t value_column = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const size_t gap = line.find("  ");
+    ASSERT_NE(gap, absl::string_view::npos) << line;
+    const size_t value = line.find_first_not_of(' ', gap);
+    if (value_column == 0) value_column = value;
+    EXPECT_EQ(value, value_column) << line;
+    rows[std::string(line.substr(0, gap))] = std::string(line.substr(value));
+  }
+  const std::map<std::string, std::string> expected = {
+      {"node", "n1"},
+      {"version", "0.1.0 (Dec  1 2026)"},
+      {"started_at", "2025-12-01T23:00:00Z"},
+      {"uptime_s", "12.50"},
+      {"connections.main", "3"},
+      {"connections.voice", "1"},
+      {"connections.ws", "0"},
+      {"connections.wss", "4"},
+      {"events.message_created", "4"},
+      {"events.user_joined", "1"},
+      {"refused.4001 unknown or expired token", "2"},
+      {"voice.server=1.channel=2", "users=7,9"},
+      {"process.rss_bytes", "12345678"},
+      {"totals.accepted", "0"},
+  };
+  for (const auto& [name, value] : expected) {
+    EXPECT_EQ(rows[name], value) << name << "\n" << text;
   }
   // Maps print sorted: the output does not depend on hash order.
   EXPECT_LT(text.find("events.message_created"),
