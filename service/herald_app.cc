@@ -1,6 +1,7 @@
 #include "service/herald_app.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -9,6 +10,7 @@
 #include "push/fd_budget.h"
 #include "push/log.h"
 #include "service/grpc_server_credentials.h"
+#include "service/status_page.h"
 #include "service/tls_material.h"
 
 namespace herald::service {
@@ -80,6 +82,18 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
         absl::StrCat("cannot serve gRPC on ", options.grpc_address,
                      " (address in use or not HOST:PORT)"));
   }
+  app->node_name_ = options.node_name;
+  if (app->node_name_.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    app->node_name_ = host[0] ? host : "herald";
+  }
+  if (!options.admin_address.empty()) {
+    auto admin = AdminHttpServer::Start(
+        options.admin_address, app->AdminRoutes(), options.admin_limits);
+    if (!admin.ok()) return admin.status();
+    app->admin_ = std::move(*admin);
+  }
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
@@ -93,11 +107,38 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   return app;
 }
 
+std::map<std::string, AdminHandler> HeraldApp::AdminRoutes() {
+  std::map<std::string, AdminHandler> routes;
+  routes["/healthz"] = [] {
+    return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  };
+  routes["/readyz"] = [this] { return Readiness(); };
+  routes["/"] = [] {
+    return AdminResponse{200, "text/html; charset=utf-8",
+                         std::string(StatusPageHtml())};
+  };
+  return routes;
+}
+
+AdminResponse HeraldApp::Readiness() const {
+  std::string problems;
+  if (draining()) absl::StrAppend(&problems, "draining\n");
+  if (push_->main_port() == 0 || push_->voice_port() == 0) {
+    absl::StrAppend(&problems, "WebSocket ports not listening\n");
+  }
+  if (!registry_->writable()) {
+    absl::StrAppend(&problems, "state file not writable\n");
+  }
+  if (problems.empty()) return {200, "text/plain; charset=utf-8", "ready\n"};
+  return {503, "text/plain; charset=utf-8", problems};
+}
+
 HeraldApp::~HeraldApp() { Shutdown(); }
 
 void HeraldApp::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  draining_.store(true, std::memory_order_release);
   if (reaper_) reaper_->Stop();
   if (grpc_) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -105,6 +146,7 @@ void HeraldApp::Shutdown() {
   if (push_) push_->Shutdown(std::chrono::seconds(2));
   if (grpc_) grpc_->Wait();
   if (registry_) registry_->Flush();
+  if (admin_) admin_->Stop();
   if (executor_) executor_->Stop();
 }
 

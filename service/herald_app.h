@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "push/push_server.h"
+#include "service/admin_http_server.h"
 #include "service/control_executor.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
@@ -31,6 +32,9 @@ class HeraldApp {
   uint16_t main_port() const { return push_->main_port(); }
   uint16_t voice_port() const { return push_->voice_port(); }
   int grpc_port() const { return grpc_port_; }
+  // 0 when the admin port is off (--admin_address=).
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
+  const std::string& node_name() const { return node_name_; }
 
   // Stops the gRPC API, closes every socket with 1001, flushes the state.
   void Shutdown();
@@ -42,6 +46,11 @@ class HeraldApp {
  private:
   HeraldApp() = default;
 
+  // The admin port's paths and their handlers.
+  std::map<std::string, AdminHandler> AdminRoutes();
+  // /readyz: 200 "ready", or 503 naming what is not ready.
+  AdminResponse Readiness() const;
+
   // First: outlives everything that posts to it (the registry's writer
   // runs its last callbacks when the registry is destroyed).
   std::unique_ptr<ControlExecutor> executor_;
@@ -52,7 +61,10 @@ class HeraldApp {
   std::unique_ptr<HeraldService> service_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<grpc::Server> grpc_;
+  // Its handlers read the members above: stopped before they go.
+  std::unique_ptr<AdminHttpServer> admin_;
   int grpc_port_ = 0;
+  std::string node_name_;
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
 };

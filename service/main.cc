@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "push/log.h"
 #include "service/herald_app.h"
 #include "service/options.h"
@@ -46,8 +47,13 @@ int main(int argc, char** argv) {
             std::string(app.status().message()).c_str());
     return 2;
   }
-  printf("ready main_port=%u voice_port=%u grpc_port=%d\n", (*app)->main_port(),
-         (*app)->voice_port(), (*app)->grpc_port());
+  std::string ready = absl::StrCat("ready main_port=", (*app)->main_port(),
+                                   " voice_port=", (*app)->voice_port(),
+                                   " grpc_port=", (*app)->grpc_port());
+  if ((*app)->admin_port() != 0) {
+    absl::StrAppend(&ready, " admin_port=", (*app)->admin_port());
+  }
+  printf("%s\n", ready.c_str());
   fflush(stdout);
 
   int received = 0;

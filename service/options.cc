@@ -428,6 +428,51 @@ const std::map<std::string, Flag>& Flags() {
             [](HeraldOptions& o)
                 -> size_t& { return o.max_memberships_per_user; },
             1, 100000000)}},
+      {"admin_address",
+       {"HOST:PORT of the admin HTTP port (/metrics, /healthz, /readyz, "
+        "/stats.json, the status page at /); port 0: any free port; empty: "
+        "off. Unauthenticated: keep it on loopback or a private network",
+        false,
+        [](HeraldOptions& o, const std::string& v) {
+          o.admin_address = v;
+          return absl::OkStatus();
+        }}},
+      {"admin_max_connections",
+       {"open connections to the admin port; beyond, new ones are closed "
+        "at once",
+        false,
+        NumberFlag<size_t>(
+            "admin_max_connections",
+            [](HeraldOptions& o) -> size_t& {
+              return o.admin_limits.max_connections;
+            },
+            1, 10000)}},
+      {"admin_timeout_ms",
+       {"time an admin port client has to send a request (and idle time of "
+        "a kept-alive connection) before it is closed",
+        false, [](HeraldOptions& o, const std::string& v) {
+          uint32_t ms = 0;
+          if (!ParseNumber<uint32_t>(v, 100, 600000, &ms)) {
+            return Bad("admin_timeout_ms", v, "an integer from 100 to 600000");
+          }
+          o.admin_limits.timeout = std::chrono::milliseconds(ms);
+          return absl::OkStatus();
+        }}},
+      {"node_name",
+       {"this node's name in stats and the admin API (default: the host "
+        "name)",
+        false, [](HeraldOptions& o, const std::string& v) {
+          if (v.empty() || v.size() > 64) {
+            return Bad("node_name", v, "1 to 64 characters");
+          }
+          for (char c : v) {
+            if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') {
+              return Bad("node_name", v, "letters, digits, '-', '_', '.'");
+            }
+          }
+          o.node_name = v;
+          return absl::OkStatus();
+        }}},
       {"verbose",
        {"log every connection's admission and end", true,
         BoolFlag("verbose",

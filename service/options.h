@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "push/push_options.h"
+#include "service/admin_limits.h"
 #include "service/validator.h"
 
 namespace herald::service {
@@ -31,6 +32,9 @@ struct HeraldOptions {
   std::string grpc_address = "127.0.0.1:50051";
   GrpcAuthOptions grpc_auth;
   std::string state = "herald.db";
+  std::string admin_address = "127.0.0.1:9445";  // empty: no admin port
+  std::string node_name;                         // empty: the host name
+  AdminLimits admin_limits;
   bool tls_tickets = true;  // ticket keys default to <state>.ticket-keys
   size_t max_sessions = 1000000;
   size_t max_memberships = 10000000;
