@@ -64,6 +64,24 @@ std::optional<std::string> ValueText(const toml::node& node, FlagType type) {
   return absl::StrJoin(items, ",");
 }
 
+// toml++ quotes the offending text, which may hold a newline: errors are
+// one line each.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      absl::StrAppend(
+          &out, "\\x",
+          absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // Keys that name a command-line-only flag get their own message.
 std::optional<std::string> CommandLineOnly(const std::string& key) {
   if (key == "config") {
@@ -117,7 +135,7 @@ ConfigFileContents ParseConfigText(std::string_view text,
   } catch (const toml::parse_error& e) {
     out.errors.push_back(absl::StrCat(path, ":", e.source().begin.line, ":",
                                       e.source().begin.column, ": ",
-                                      std::string(e.description())));
+                                      OneLine(e.description())));
     return out;
   }
   // toml++ iterates keys in name order; report in file order.
