@@ -17,13 +17,18 @@
 namespace herald::service {
 namespace {
 
+// The first queued OpenSSL error, worded as PushServer's (Boost.Asio's)
+// messages at start-up: "no start line (PEM routines)", or the system
+// error's text.
 std::string OpenSslError() {
   const unsigned long code = ERR_get_error();
   ERR_clear_error();
   if (code == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
+  if (ERR_SYSTEM_ERROR(code)) return strerror(ERR_GET_REASON(code));
+  const char* reason = ERR_reason_error_string(code);
+  const char* lib = ERR_lib_error_string(code);
+  return absl::StrCat(reason != nullptr ? reason : "unknown error",
+                      lib != nullptr ? absl::StrCat(" (", lib, ")") : "");
 }
 
 bool Exists(const std::string& path) {
@@ -31,7 +36,8 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-// The WebSocket ports' certificate and key, as PushServer loads them.
+// The WebSocket ports' certificate and key, loaded as PushServer does, with
+// its messages.
 void CheckKeyPair(const std::string& cert, const std::string& key,
                   std::vector<std::string>& errors) {
   std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(SSL_CTX_new(TLS_method()),
@@ -42,16 +48,15 @@ void CheckKeyPair(const std::string& cert, const std::string& key,
     return;
   }
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) !=
-          1 ||
-      SSL_CTX_check_private_key(ctx.get()) != 1) {
-    const bool mismatch =
-        ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH ||
-        ERR_peek_last_error() == 0;
-    const std::string why = OpenSslError();
+      1) {
     errors.push_back(
-        mismatch ? absl::StrCat("TLS key ", key, " does not match certificate ",
-                                cert)
-                 : absl::StrCat("cannot load TLS key ", key, ": ", why));
+        absl::StrCat("cannot load TLS key ", key, ": ", OpenSslError()));
+    return;
+  }
+  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
+    errors.push_back(
+        absl::StrCat("TLS key ", key, " does not match certificate ", cert));
   }
 }
 

@@ -54,7 +54,6 @@ int main(int argc, char** argv) {
   }
   if (options->check_config) return CheckConfig(*options);
   herald::SetLogVerbose(options->verbose);
-  herald::LogInfo(herald::service::DescribeEffectiveConfig(*options));
 
   // Every descriptor the hard limit allows: one per connection.
   rlimit files;
@@ -78,6 +77,8 @@ int main(int argc, char** argv) {
             std::string(app.status().message()).c_str());
     return 2;
   }
+  // Logged once serving: a failed start stays a one-line error.
+  herald::LogInfo(herald::service::DescribeEffectiveConfig(*options));
   printf("ready main_port=%u voice_port=%u grpc_port=%d\n", (*app)->main_port(),
          (*app)->voice_port(), (*app)->grpc_port());
   fflush(stdout);
