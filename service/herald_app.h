@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
@@ -19,7 +20,8 @@ namespace herald::service {
 // The whole herald process: registry, WebSocket data plane, gRPC API, and
 // the order they start and stop in.
 //
-// Thread: Start and Shutdown from the main thread.
+// Thread: Start, Reload, BeginDrain and Shutdown from the main thread;
+// draining() from any thread.
 class HeraldApp {
  public:
   // Opens the state, prepares TLS, binds every port and starts serving.
@@ -32,15 +34,35 @@ class HeraldApp {
   uint16_t voice_port() const { return push_->voice_port(); }
   int grpc_port() const { return grpc_port_; }
 
-  // Stops the gRPC API, closes every socket with 1001, flushes the state.
+  // SIGHUP: loads the WebSocket TLS certificate and key (--tls_cert,
+  // --tls_key, or the generated <state>.cert.pem/.key.pem) again from the
+  // same files for new handshakes on both ports; open connections are
+  // untouched and the ticket keys stay, so resumption goes on working.
+  // Nothing else changes (the gRPC port keeps its credentials until a
+  // restart). Returns a one-line summary of what is now served, or the
+  // error naming the file and its problem (the previous certificate is
+  // kept). Logs either.
+  absl::StatusOr<std::string> Reload();
+
+  // SIGTERM/SIGINT: draining() becomes true and gRPC health answers
+  // NOT_SERVING for "herald.v1.Herald" and "" at once; everything else
+  // goes on serving until Shutdown. Idempotent.
+  void BeginDrain();
+
+  // BeginDrain, then stops the gRPC API, closes every socket with 1001,
+  // flushes the state.
   void Shutdown();
 
   // True from the moment shutdown (SIGTERM) begins: /readyz answers 503 and
   // gRPC health reports NOT_SERVING. Any thread.
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
+  // The gRPC service name health checks ask about.
+  static constexpr char kHealthServiceName[] = "herald.v1.Herald";
+
  private:
   HeraldApp() = default;
+  void SetHealth(bool serving);
 
   // First: outlives everything that posts to it (the registry's writer
   // runs its last callbacks when the registry is destroyed).
@@ -53,6 +75,7 @@ class HeraldApp {
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;
+  bool grpc_tls_ = false;  // --grpc_tls_cert given (not reloaded)
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
 };

@@ -2,13 +2,60 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "push/log.h"
 #include "service/herald_app.h"
 #include "service/options.h"
+
+namespace {
+
+using herald::service::HeraldApp;
+
+// Waits for SIGTERM or SIGINT (returned), reloading on every SIGHUP.
+int WaitForStop(const sigset_t& signals, HeraldApp& app) {
+  for (;;) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received != SIGHUP) return received;
+    (void)app.Reload();  // logs what it did
+  }
+}
+
+// Keeps serving for `delay` after the health flip; a second SIGTERM or
+// SIGINT ends the wait early, SIGHUP still reloads.
+void WaitDrainDelay(const sigset_t& signals, std::chrono::milliseconds delay,
+                    HeraldApp& app) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + delay;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        end - Clock::now());
+    if (left.count() <= 0) return;
+    const timespec timeout{
+        .tv_sec = static_cast<time_t>(left.count() / 1000000000),
+        .tv_nsec = static_cast<long>(left.count() % 1000000000)};
+    const int received = sigtimedwait(&signals, nullptr, &timeout);
+    if (received < 0) {
+      if (errno == EAGAIN) return;
+      continue;  // EINTR
+    }
+    if (received == SIGHUP) {
+      (void)app.Reload();
+      continue;
+    }
+    herald::LogInfo("signal ", received, " (", strsignal(received),
+                    ") again: ending the drain delay");
+    return;
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto options = herald::service::ParseOptions(
@@ -37,6 +84,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -50,9 +98,13 @@ int main(int argc, char** argv) {
          (*app)->voice_port(), (*app)->grpc_port());
   fflush(stdout);
 
-  int received = 0;
-  sigwait(&signals, &received);
-  herald::LogInfo("signal ", received, ": shutting down");
+  const int received = WaitForStop(signals, **app);
+  (*app)->BeginDrain();
+  herald::LogInfo("signal ", received, " (", strsignal(received),
+                  "): draining, health NOT_SERVING; shutting down in ",
+                  options->drain_delay.count(), " ms");
+  WaitDrainDelay(signals, options->drain_delay, **app);
+  herald::LogInfo("shutting down");
   (*app)->Shutdown();
   return 0;
 }

@@ -118,13 +118,12 @@ Setter BoolFlag(const char* name, std::function<bool&(HeraldOptions&)> field) {
 
 Setter MillisFlag(const char* name,
                   std::function<std::chrono::milliseconds&(HeraldOptions&)> f,
-                  int64_t min) {
+                  int64_t min, int64_t max = 86400000) {
   return [=](HeraldOptions& o, const std::string& v) {
     int64_t ms = 0;
-    if (!ParseNumber<int64_t>(v, min, 86400000, &ms)) {
-      return Bad(
-          name, v,
-          absl::StrCat("milliseconds from ", min, " to 86400000").c_str());
+    if (!ParseNumber<int64_t>(v, min, max, &ms)) {
+      return Bad(name, v,
+                 absl::StrCat("milliseconds from ", min, " to ", max).c_str());
     }
     f(o) = std::chrono::milliseconds(ms);
     return absl::OkStatus();
@@ -402,6 +401,17 @@ const std::map<std::string, Flag>& Flags() {
               return o.push.handshake_evict_after;
             },
             10)}},
+      {"drain_delay_ms",
+       {"after SIGTERM/SIGINT, time herald keeps serving with gRPC health "
+        "NOT_SERVING and /readyz 503 before it closes connections (a second "
+        "signal ends the wait)",
+        false,
+        MillisFlag(
+            "drain_delay_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.drain_delay;
+            },
+            0, 60000)}},
       {"max_text_bytes",
        {"largest message text accepted by Publish", false,
         NumberFlag<size_t>(
