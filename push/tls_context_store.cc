@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509err.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ssl/context.hpp"
+#include "boost/asio/ssl/error.hpp"
 #include "push/tls13_secrets.h"
 
 namespace herald::push {
@@ -122,11 +124,13 @@ absl::StatusOr<std::shared_ptr<SSL_CTX>> TlsContextStore::Load() const {
         "cannot load TLS certificate ", cert_file_, ": ", ec.message()));
   }
   ctx->use_private_key_file(key_file_, ssl::context::pem, ec);
-  if (ec) {
+  if (ec && (ec.category() != boost::asio::error::get_ssl_category() ||
+             ERR_GET_REASON(static_cast<unsigned long>(ec.value())) !=
+                 X509_R_KEY_VALUES_MISMATCH)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot load TLS key ", key_file_, ": ", ec.message()));
   }
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+  if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "TLS key ", key_file_, " does not match certificate ", cert_file_));
   }
