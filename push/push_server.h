@@ -19,8 +19,7 @@ namespace herald::push {
 // and the Router the control plane publishes through.
 //
 // Thread: Create, Start, ReloadTls and Shutdown from one controlling
-// thread; the
-// Router methods from any thread.
+// thread; the Router methods from any thread.
 class PushServer final : public Router {
  public:
   // Loads the TLS material and binds both ports; nothing runs yet.
