@@ -44,7 +44,7 @@ import argparse
 import asyncio
 import fcntl
 import grp
-import json
+import io
 import os
 import pwd
 import random
@@ -55,8 +55,10 @@ import ssl
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -163,6 +165,14 @@ def build_package(source_dir, build_dir):
     return deb, version
 
 
+def deb_member(deb, path):
+    """One file of the package's data, as a binary stream."""
+    p = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True,
+                       check=True)
+    tar = tarfile.open(fileobj=io.BytesIO(p.stdout))
+    return tar.extractfile("./" + path)
+
+
 def check_contents(deb, version):
     listing = {}
     for line in run(["dpkg-deb", "-c", str(deb)]).stdout.splitlines():
@@ -180,6 +190,10 @@ def check_contents(deb, version):
           "control fields: %s" % fields)
     for dep in ("adduser", "libc6", "libgrpc++", "libssl3", "libsqlite3-0"):
         check(dep in fields["Depends"], "Depends lacks %s: %s" % (dep, fields["Depends"]))
+    # The settings file is valid TOML (its keys are checked against herald's
+    # flags once installed).
+    with deb_member(deb, "etc/herald/herald.toml") as f:
+        tomllib.load(f)
     conffiles = run(["dpkg-deb", "--info", str(deb), "conffiles"]).stdout
     check(conffiles == "/etc/herald/herald.toml\n", "conffiles: %r" % conffiles)
     unpacked = deb.parent / "check-root"
@@ -277,14 +291,18 @@ def free_privileged_port(exclude=()):
 
 
 class Server:
-    """/usr/bin/herald as the unit starts it (user, capabilities)."""
+    """/usr/bin/herald as the unit starts it (user, capabilities), under
+    strace when `trace` names a file (for SandboxViolations)."""
 
-    def __init__(self, with_flags, main_port, voice_port, capability=True):
+    def __init__(self, with_flags, main_port, voice_port, capability=True, trace=None):
         caps = (["--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service",
                  "--bounding-set=-all,+net_bind_service"] if capability
                 else ["--inh-caps=-all", "--bounding-set=-all"])
         self.cmd = ["setpriv", "--reuid=herald", "--regid=herald", "--init-groups",
                     "--no-new-privs"] + caps + ["/usr/bin/herald"]
+        if trace:
+            self.cmd = ["strace", "-f", "-qq", "-e", "signal=none", "-o", str(trace)] + self.cmd
+        self.traced = bool(trace)
         env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
         if with_flags:
             self.cmd += ["--main_port=%d" % main_port, "--voice_port=%d" % voice_port,
@@ -297,10 +315,11 @@ class Server:
                        HERALD_ADMIN_ADDRESS="127.0.0.1:0")
         self.env = env
         self.proc = None
+        self.pid = None  # herald's own pid (strace's child when traced)
         self.lines = []
         self.stderr = []
 
-    def start(self, timeout=20.0):
+    def start(self, timeout=30.0):
         self.proc = subprocess.Popen(self.cmd, env=self.env, cwd="/",
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
@@ -319,27 +338,111 @@ class Server:
         threading.Thread(target=pump, args=(self.proc.stderr, self.stderr, None),
                          daemon=True).start()
         first.wait(timeout)
+        self.pid = self.proc.pid
+        if self.traced and self.proc.poll() is None:
+            children = Path("/proc/%d/task/%d/children" % (self.pid, self.pid)).read_text()
+            self.pid = int(children.split()[0])
         return self.lines[0] if self.lines else None
 
     def stop(self, timeout=15.0):
+        """SIGTERM to herald; its exit status (strace exits with it)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
+        os.kill(self.pid, signal.SIGTERM)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.kill()
             return None
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            if self.pid != self.proc.pid:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)  # a detached tracee runs on
+                except ProcessLookupError:
+                    pass
             self.proc.kill()
             self.proc.wait()
 
     def stderr_text(self):
         time.sleep(0.2)
         return "".join(self.stderr[-20:])
+
+
+def syscall_groups():
+    """{"@group": [members, nested @groups included]} from systemd-analyze."""
+    groups, current = {}, None
+    for line in run(["systemd-analyze", "syscall-filter"]).stdout.splitlines():
+        if line.startswith("@"):
+            current = groups.setdefault(line.strip(), [])
+        elif current is not None and line.strip() and not line.strip().startswith("#"):
+            current.append(line.strip())
+    return groups
+
+
+def expand(name, groups, seen=None):
+    seen = set() if seen is None else seen
+    if not name.startswith("@"):
+        return {name}
+    if name in seen:
+        return set()
+    seen.add(name)
+    out = set()
+    for member in groups[name]:
+        out |= expand(member, groups, seen)
+    return out
+
+
+def unit_setting(name):
+    return [m.group(1) for m in re.finditer(
+        r"^%s=(.*)$" % name, Path("/lib/systemd/system/herald.service").read_text(), re.M)]
+
+
+def sandbox_violations(trace):
+    """What herald did under strace that the unit's sandbox would refuse:
+    system calls outside SystemCallFilter=, socket families outside
+    RestrictAddressFamilies=, writable+executable memory
+    (MemoryDenyWriteExecute=). Only herald's own calls count: those after
+    setpriv's execve of /usr/bin/herald, and its threads'."""
+    groups = syscall_groups()
+    allowed = set()
+    for value in unit_setting("SystemCallFilter"):
+        if value.startswith("~"):
+            for item in value[1:].split():
+                allowed -= expand(item, groups)
+        else:
+            for item in value.split():
+                allowed |= expand(item, groups)
+    families = set(unit_setting("RestrictAddressFamilies")[0].split())
+    check(unit_setting("MemoryDenyWriteExecute") == ["yes"], "unit lacks MemoryDenyWriteExecute")
+    line_re = re.compile(r"^(\d+)\s+(?:<\.\.\. )?([a-z0-9_]+)(?:\(| resumed>)(.*)$")
+    main_pid, started = None, False
+    used, problems = set(), []
+    for line in Path(trace).read_text(errors="replace").splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        pid, name, rest = int(m.group(1)), m.group(2), m.group(3)
+        if main_pid is None:
+            main_pid = pid
+        if not started:
+            if pid == main_pid and name == "execve" and rest.startswith('"/usr/bin/herald"'):
+                started = True
+            else:
+                continue
+        used.add(name)
+        if name not in allowed:
+            problems.append("system call %s: %s" % (name, line[:160]))
+        if name == "socket" and "resumed>" not in line:
+            family = rest.split(",")[0].strip()
+            if family not in families:
+                problems.append("socket family %s: %s" % (family, line[:160]))
+        if name in ("mmap", "mprotect", "pkey_mprotect") and "PROT_EXEC" in rest and (
+                name != "mmap" or "PROT_WRITE" in rest):
+            problems.append("executable mapping: %s" % line[:160])
+    check(started, "no execve of /usr/bin/herald in the strace output")
+    return used, problems
 
 
 def tls_client():
@@ -397,15 +500,38 @@ async def expect_delivery(main_port, grpc_port):
         await ws.close()
 
 
-def exercise(with_flags, user, group):
+def check_config_keys():
+    """Every key of /etc/herald/herald.toml, set or shown commented out, is
+    one of herald's flags (herald --help), with a value of the right kind."""
+    text = Path("/etc/herald/herald.toml").read_text()
+    settings = tomllib.loads(text)
+    examples = tomllib.loads("\n".join(
+        m.group(1) for m in re.finditer(r"^# ?([a-z_]+ = .*)$", text, re.M)))
+    help_text = run(["/usr/bin/herald", "--help"]).stdout
+    flags = dict(re.findall(r"^  --([a-z_]+)(=VALUE)?$", help_text, re.M))
+    for key, value in list(settings.items()) + list(examples.items()):
+        check(key in flags, "herald.toml key %s is not a herald flag" % key)
+        check(isinstance(value, bool) == (flags[key] == ""),
+              "herald.toml: %s = %r (a %s flag)" % (key, value,
+                                                   "boolean" if not flags[key] else "valued"))
+    log("herald.toml: keys %s (and the commented %s) are herald flags"
+        % (sorted(settings), sorted(examples)))
+
+
+def exercise(with_flags, user, group, trace):
     main_port = free_privileged_port()
     voice_port = free_privileged_port(exclude=(main_port,))
-    server = Server(with_flags, main_port, voice_port)
+    server = Server(with_flags, main_port, voice_port, trace=trace)
     log("starting %s (main %d, voice %d)" % (" ".join(server.cmd), main_port, voice_port))
     try:
         line = server.start()
-        check(line is not None, "herald printed no ready line (exit %s): %s"
-              % (server.proc.poll(), server.stderr_text()))
+        if line is None:
+            try:
+                rc = server.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                rc = "none, still running"
+            raise Failure("herald printed no ready line (exit %s): %s"
+                          % (rc, server.stderr_text()))
         m = READY_RE.fullmatch(line.rstrip("\n"))
         check(m, "first stdout line is not a ready line: %r" % line)
         check((int(m.group(1)), int(m.group(2))) == (main_port, voice_port),
@@ -418,7 +544,7 @@ def exercise(with_flags, user, group):
             with urllib.request.urlopen("http://127.0.0.1:%s/healthz" % m.group(4),
                                         timeout=5) as r:
                 check(r.status == 200, "/healthz: %d" % r.status)
-        status = Path("/proc/%d/status" % server.proc.pid).read_text()
+        status = Path("/proc/%d/status" % server.pid).read_text()
         uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)", status, re.M).groups()
         check(uid == (str(user.pw_uid),) * 2, "herald runs as uid %s" % (uid,))
         cap_eff = int(re.search(r"^CapEff:\s+([0-9a-f]+)", status, re.M).group(1), 16)
@@ -440,6 +566,10 @@ def exercise(with_flags, user, group):
         log("SIGTERM: exit 0; state in /var/lib/herald owned by herald")
     finally:
         server.kill()
+    used, problems = sandbox_violations(trace)
+    check(not problems, "the unit's sandbox would refuse:\n  " + "\n  ".join(problems))
+    log("strace: herald's %d distinct system calls are all in the unit's SystemCallFilter, "
+        "its sockets in RestrictAddressFamilies, no W+X memory" % len(used))
 
     # The capability is what lets it bind: without it the same start fails.
     bare = Server(with_flags, main_port, voice_port, capability=False)
@@ -505,7 +635,9 @@ def main():
         if args.start_with_flags:
             log("WARNING: --start-with-flags: herald is NOT started with the packaged "
                 "/etc/herald/herald.toml")
-        exercise(args.start_with_flags, user, group)
+        else:
+            check_config_keys()
+        exercise(args.start_with_flags, user, group, deb.parent / "herald.strace")
         remove_and_purge()
     finally:
         if dpkg_installed():
