@@ -502,7 +502,8 @@ async def expect_delivery(main_port, grpc_port):
 
 def check_config_keys():
     """Every key of /etc/herald/herald.toml, set or shown commented out, is
-    one of herald's flags (herald --help), with a value of the right kind."""
+    one of herald's flags (herald --help), with a value of the right kind,
+    and herald --check_config accepts the file."""
     text = Path("/etc/herald/herald.toml").read_text()
     settings = tomllib.loads(text)
     examples = tomllib.loads("\n".join(
@@ -516,6 +517,16 @@ def check_config_keys():
                                                    "boolean" if not flags[key] else "valued"))
     log("herald.toml: keys %s (and the commented %s) are herald flags"
         % (sorted(settings), sorted(examples)))
+    # herald itself accepts it, as the user herald, from this very file.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    p = run(["setpriv", "--reuid=herald", "--regid=herald", "--init-groups",
+             "/usr/bin/herald", "--check_config", "--config=/etc/herald/herald.toml"],
+            env=env, cwd="/", check_rc=False)
+    check(p.returncode == 0 and p.stdout.startswith("config ok\n") and
+          "state=/var/lib/herald/herald.db (file /etc/herald/herald.toml:" in p.stdout,
+          "herald --check_config: exit %d\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    log("herald --check_config --config=/etc/herald/herald.toml: " +
+        " | ".join(p.stdout.strip().splitlines()))
 
 
 def exercise(with_flags, user, group, trace):
