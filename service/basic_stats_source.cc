@@ -12,7 +12,10 @@
 namespace herald::service {
 namespace {
 
-constexpr char kVersion[] = "0.1.0";
+#ifndef HERALD_VERSION
+#define HERALD_VERSION "0.0.0"
+#endif
+constexpr char kVersion[] = HERALD_VERSION;
 constexpr char kBuild[] = __DATE__;  // the compiler's date (ccache-stable)
 
 void SetTimestamp(std::chrono::system_clock::time_point t,
