@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "service/options.h"
 
 namespace herald::service {
 namespace {
@@ -64,6 +65,24 @@ TEST(AdminValidationTest, UserId) {
             "user_id: must be positive");
   list.set_user_id(5);
   EXPECT_TRUE(ValidateListConnections(list).ok());
+}
+
+// --max_listed_connections: 1000 by default, 1..100000.
+TEST(AdminValidationTest, MaxListedConnectionsFlag) {
+  auto defaults = ParseOptions({}, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->max_listed_connections, 1000u);
+  auto two = ParseOptions({"--max_listed_connections=2"}, {});
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->max_listed_connections, 2u);
+  for (const char* bad : {"0", "100001", "-1", "x", ""}) {
+    auto st =
+        ParseOptions({std::string("--max_listed_connections=") + bad}, {});
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.status().message().find("--max_listed_connections"),
+              std::string::npos)
+        << st.status();
+  }
 }
 
 }  // namespace
