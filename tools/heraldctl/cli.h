@@ -15,8 +15,8 @@ inline constexpr int kExitFailed = 1;  // herald refused, or unreachable
 inline constexpr int kExitUsage = 2;   // the command line is wrong
 
 // The heraldctl command line: finds the command, reads its flags, runs it
-// (GrpcCommands, AdminCommands, TailClient) and prints usage. Usage errors print one line
-// on `err` and exit kExitUsage.
+// (GrpcCommands, AdminCommands, TailClient) and prints usage. Usage errors
+// print one line on `err` and exit kExitUsage.
 class Cli {
  public:
   Cli(std::ostream& out, std::ostream& err);

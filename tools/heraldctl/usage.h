@@ -10,7 +10,8 @@ namespace herald::tools {
 std::string MainUsage();
 
 // The text `heraldctl help TOPIC` prints; TOPIC is a command (publish,
-// session, members, voice, tail, conns, kick, stats). nullopt for anything else.
+// session, members, voice, tail, conns, kick, stats). nullopt for anything
+// else.
 std::optional<std::string> TopicUsage(std::string_view topic);
 
 }  // namespace herald::tools
