@@ -12,6 +12,36 @@
 #include "service/tls_material.h"
 
 namespace herald::service {
+namespace {
+
+void LogListen(std::string_view name, std::string_view address, int port,
+               std::string_view transport) {
+  Log(LogLevel::kInfo, "listen",
+      {{"name", name},
+       {"address", address},
+       {"port", port},
+       {"transport", transport}});
+}
+
+}  // namespace
+
+void HeraldApp::LogStarted(const HeraldOptions& options,
+                           const push::PushOptions& push_options,
+                           const HeraldApp& app, uint64_t nofile) {
+  const char* transport = push_options.plain ? "ws" : "wss";
+  LogListen("main", push_options.bind_address, app.main_port(), transport);
+  LogListen("voice", push_options.bind_address, app.voice_port(), transport);
+  LogListen("grpc", options.grpc_address, app.grpc_port_,
+            GrpcAuthName(options.grpc_auth));
+  Log(LogLevel::kInfo, "started",
+      {{"state", options.state},
+       {"rlimit_nofile", nofile},
+       {"max_connections", push_options.max_connections},
+       {"max_handshaking", push_options.max_handshaking},
+       {"fd_reserve", push_options.fd_reserve},
+       {"log_level", LogLevelName(GetLogLevel())},
+       {"log_refusals_per_sec", GetLogRefusalsPerSec()}});
+}
 
 absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     const HeraldOptions& options) {
@@ -82,14 +112,7 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   }
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
-  LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
-          app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
-          options.grpc_address, " (port ", app->grpc_port_, ", ",
-          GrpcAuthName(options.grpc_auth), "), state ", options.state,
-          "; RLIMIT_NOFILE ", nofile, ": max_connections ",
-          push_options.max_connections, ", max_handshaking ",
-          push_options.max_handshaking, ", fd_reserve ",
-          push_options.fd_reserve);
+  LogStarted(options, push_options, *app, nofile);
   return app;
 }
 
@@ -98,6 +121,8 @@ HeraldApp::~HeraldApp() { Shutdown(); }
 void HeraldApp::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  const uint64_t admitted = push_ ? push_->counters().admitted.load() : 0;
+  const uint64_t sockets = push_ ? push_->counters().sockets.load() : 0;
   if (reaper_) reaper_->Stop();
   if (grpc_) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -106,6 +131,15 @@ void HeraldApp::Shutdown() {
   if (grpc_) grpc_->Wait();
   if (registry_) registry_->Flush();
   if (executor_) executor_->Stop();
+  if (!push_) return;
+  const std::chrono::duration<double> uptime =
+      std::chrono::steady_clock::now() - started_at_;
+  Log(LogLevel::kInfo, "shutdown",
+      {{"uptime_s", uptime.count()},
+       {"connections_closed", admitted},
+       {"sockets_closed", sockets},
+       {"sockets_left", push_->counters().sockets.load()},
+       {"events_published", push_->counters().events_routed.load()}});
 }
 
 }  // namespace herald::service

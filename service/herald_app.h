@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -32,7 +33,8 @@ class HeraldApp {
   uint16_t voice_port() const { return push_->voice_port(); }
   int grpc_port() const { return grpc_port_; }
 
-  // Stops the gRPC API, closes every socket with 1001, flushes the state.
+  // Stops the gRPC API, closes every socket with 1001, flushes the state,
+  // and logs the shutdown record (uptime, connections closed, events).
   void Shutdown();
 
   // True from the moment shutdown (SIGTERM) begins: /readyz answers 503 and
@@ -41,6 +43,10 @@ class HeraldApp {
 
  private:
   HeraldApp() = default;
+  // The listen records (main, voice, gRPC) and the started record.
+  static void LogStarted(const HeraldOptions& options,
+                         const push::PushOptions& push_options,
+                         const HeraldApp& app, uint64_t nofile);
 
   // First: outlives everything that posts to it (the registry's writer
   // runs its last callbacks when the registry is destroyed).
@@ -53,6 +59,8 @@ class HeraldApp {
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;
+  std::chrono::steady_clock::time_point started_at_ =
+      std::chrono::steady_clock::now();
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
 };

@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
     fputs(herald::service::Usage().c_str(), stdout);
     return 0;
   }
-  herald::SetLogVerbose(options->verbose);
+  herald::SetLogLevel(options->log_level);
+  herald::SetLogFormat(options->log_format);
+  herald::SetLogRefusalsPerSec(options->log_refusals_per_sec);
 
   // Every descriptor the hard limit allows: one per connection.
   rlimit files;
@@ -42,8 +44,13 @@ int main(int argc, char** argv) {
 
   auto app = herald::service::HeraldApp::Start(*options);
   if (!app.ok()) {
-    fprintf(stderr, "herald: %s\n",
-            std::string(app.status().message()).c_str());
+    if (options->log_format == herald::LogFormat::kJson) {
+      herald::Log(herald::LogLevel::kError, "start_failed",
+                  {{"error", app.status().message()}});
+    } else {
+      fprintf(stderr, "herald: %s\n",
+              std::string(app.status().message()).c_str());
+    }
     return 2;
   }
   printf("ready main_port=%u voice_port=%u grpc_port=%d\n", (*app)->main_port(),
@@ -52,7 +59,10 @@ int main(int argc, char** argv) {
 
   int received = 0;
   sigwait(&signals, &received);
-  herald::LogInfo("signal ", received, ": shutting down");
+  herald::Log(herald::LogLevel::kInfo, "signal",
+              {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"},
+               {"number", received},
+               {"action", "shutting down"}});
   (*app)->Shutdown();
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "push/log.h"
 #include "push/push_options.h"
 #include "service/validator.h"
 
@@ -40,7 +41,12 @@ struct HeraldOptions {
   // RLIMIT_NOFILE (push::FitDescriptorBudget).
   bool max_connections_given = false;
   bool max_handshaking_given = false;
-  bool verbose = false;
+  bool verbose = false;  // --verbose: the same as --log_level=debug
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
+  // Records of each client-triggered kind (refused, slow_consumer,
+  // ping_timeout, registry_error) per second per I/O thread; 0: no limit.
+  size_t log_refusals_per_sec = 10;
   bool help = false;  // --help was given: print Usage() and exit 0
 };
 
