@@ -89,12 +89,23 @@ void AppendEscaped(std::string& out, std::string_view s, bool json) {
     }
     if (c < 0x80) {
       switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        default: AppendU16Escape(out, c);
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        default:
+          AppendU16Escape(out, c);
       }
       ++i;
       continue;
@@ -190,20 +201,24 @@ void AppendTimestamp(std::string& out, const timespec& ts) {
   tm utc;
   gmtime_r(&ts.tv_sec, &utc);
   char buf[40];
-  const int n = snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-                         utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                         utc.tm_hour, utc.tm_min, utc.tm_sec,
-                         static_cast<long>(ts.tv_nsec / 1000));
+  const int n =
+      snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+               utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
+               utc.tm_min, utc.tm_sec, static_cast<long>(ts.tv_nsec / 1000));
   out.append(buf, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
 // The text format's level column: five characters.
 const char* TextLevel(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info ";
-    case LogLevel::kWarning: return "warn ";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info ";
+    case LogLevel::kWarning:
+      return "warn ";
+    case LogLevel::kError:
+      return "error";
   }
   return "?????";
 }
@@ -237,20 +252,28 @@ void ReportSuppressed(int64_t now_s) {
 
 const char* LogKindName(LogKind kind) {
   switch (kind) {
-    case LogKind::kRefused: return "refused";
-    case LogKind::kSlowConsumer: return "slow_consumer";
-    case LogKind::kPingTimeout: return "ping_timeout";
-    case LogKind::kRegistryError: return "registry_error";
+    case LogKind::kRefused:
+      return "refused";
+    case LogKind::kSlowConsumer:
+      return "slow_consumer";
+    case LogKind::kPingTimeout:
+      return "ping_timeout";
+    case LogKind::kRegistryError:
+      return "registry_error";
   }
   return "unknown";
 }
 
 const char* LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarning: return "warning";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
   }
   return "unknown";
 }

@@ -52,11 +52,9 @@ struct LogField {
       : key(k), type(Type::kString), str(v) {}
   LogField(std::string_view k, absl::string_view v)
       : key(k), type(Type::kString), str(v.data(), v.size()) {}
-  LogField(std::string_view k, double v)
-      : key(k), type(Type::kDouble), d(v) {}
+  LogField(std::string_view k, double v) : key(k), type(Type::kDouble), d(v) {}
   template <typename T>
-    requires std::is_integral_v<T>
-  LogField(std::string_view k, T v) : key(k) {
+  requires std::is_integral_v<T> LogField(std::string_view k, T v) : key(k) {
     if constexpr (std::is_same_v<T, bool>) {
       type = Type::kBool;
       b = v;

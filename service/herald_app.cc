@@ -31,8 +31,12 @@ void HeraldApp::LogStarted(const HeraldOptions& options,
   const char* transport = push_options.plain ? "ws" : "wss";
   LogListen("main", push_options.bind_address, app.main_port(), transport);
   LogListen("voice", push_options.bind_address, app.voice_port(), transport);
-  LogListen("grpc", options.grpc_address, app.grpc_port_,
-            GrpcAuthName(options.grpc_auth));
+  Log(LogLevel::kInfo, "listen",
+      {{"name", "grpc"},
+       {"address", options.grpc_address},
+       {"port", app.grpc_port_},
+       {"transport", options.grpc_auth.tls() ? "grpc+tls" : "grpc"},
+       {"auth", GrpcAuthName(options.grpc_auth)}});
   Log(LogLevel::kInfo, "started",
       {{"state", options.state},
        {"rlimit_nofile", nofile},

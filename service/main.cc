@@ -6,9 +6,27 @@
 #include <string>
 #include <vector>
 
+#include "grpc/support/log.h"
 #include "push/log.h"
 #include "service/herald_app.h"
 #include "service/options.h"
+
+namespace {
+
+// gRPC's own messages become records too, so that every stderr line has
+// the chosen format.
+void LogGrpcMessage(gpr_log_func_args* args) {
+  const herald::LogLevel level =
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? herald::LogLevel::kError
+      : args->severity == GPR_LOG_SEVERITY_INFO ? herald::LogLevel::kInfo
+                                                : herald::LogLevel::kDebug;
+  herald::Log(level, "grpc",
+              {{"file", args->file != nullptr ? args->file : ""},
+               {"line", args->line},
+               {"msg", args->message != nullptr ? args->message : ""}});
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto options = herald::service::ParseOptions(
@@ -25,6 +43,7 @@ int main(int argc, char** argv) {
   herald::SetLogLevel(options->log_level);
   herald::SetLogFormat(options->log_format);
   herald::SetLogRefusalsPerSec(options->log_refusals_per_sec);
+  gpr_set_log_function(&LogGrpcMessage);
 
   // Every descriptor the hard limit allows: one per connection.
   rlimit files;

@@ -16,16 +16,16 @@ const timespec kTs{1796168400, 123456789};
 
 std::string Text(std::string_view event, LogFields fields,
                  LogLevel level = LogLevel::kInfo) {
-  return FormatLogRecord(LogFormat::kText, kTs, level, event,
-                         std::span<const LogField>(fields.begin(),
-                                                   fields.size()));
+  return FormatLogRecord(
+      LogFormat::kText, kTs, level, event,
+      std::span<const LogField>(fields.begin(), fields.size()));
 }
 
 std::string Json(std::string_view event, LogFields fields,
                  LogLevel level = LogLevel::kInfo) {
-  return FormatLogRecord(LogFormat::kJson, kTs, level, event,
-                         std::span<const LogField>(fields.begin(),
-                                                   fields.size()));
+  return FormatLogRecord(
+      LogFormat::kJson, kTs, level, event,
+      std::span<const LogField>(fields.begin(), fields.size()));
 }
 
 TEST(LogFormatTest, TextRecord) {
@@ -84,10 +84,11 @@ TEST(LogFormatTest, KeysAndEventsAreSanitized) {
 }
 
 TEST(LogFormatTest, JsonRecord) {
-  EXPECT_EQ(Json("refused", {{"peer", "1.2.3.4:5678"},
-                             {"code", 4001},
-                             {"ok", false},
-                             {"uptime_s", 1.25}},
+  EXPECT_EQ(Json("refused",
+                 {{"peer", "1.2.3.4:5678"},
+                  {"code", 4001},
+                  {"ok", false},
+                  {"uptime_s", 1.25}},
                  LogLevel::kWarning),
             "{\"ts\":\"2026-12-01T23:40:00.123456Z\",\"level\":\"warning\","
             "\"event\":\"refused\",\"peer\":\"1.2.3.4:5678\",\"code\":4001,"
