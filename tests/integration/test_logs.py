@@ -216,3 +216,33 @@ class TestPingTimeoutLog(LogCase):
             self.assertEqual((record["user"], record["code"]), (uid, 4009))
         finally:
             sock.close()
+
+
+class TestSlowConsumerLog(LogCase):
+    MAX_QUEUE = 64 * 1024
+    HERALD_ARGS = ("--log_format=json", "--plain", "--threads=1",
+                   "--max_queue_bytes=%d" % MAX_QUEUE, "--socket_send_buffer_bytes=32768")
+
+    async def test_slow_consumer_record(self):
+        uid, server = new_id(), new_id()
+        token = await self.session(uid, [server])
+        sock, _ = await asyncio.to_thread(raw_ws_connect, self.h.main_port,
+                                          "/?token=" + token, False, 4096)
+        try:
+            peer = "127.0.0.1:%d" % sock.getsockname()[1]
+            for i in range(60):  # 16 KB each: far more than herald may hold
+                request, _ = message_created(id=i + 1, server_id=server, text="x" * 16000)
+                await self.publish(request)
+                if [r for r in self.records() if r["event"] == "slow_consumer"]:
+                    break
+            (record,) = await self.wait_for(
+                lambda r: r["event"] == "slow_consumer" and r.get("peer") == peer,
+                "slow_consumer")
+            self.assertEqual(record["level"], "warning")
+            self.assertEqual((record["user"], record["code"]), (uid, 4008))
+            self.assertEqual(record["max_queue_bytes"], self.MAX_QUEUE)
+            self.assertGreater(record["queue_bytes"], self.MAX_QUEUE)
+            self.assertLess(record["queue_bytes"], self.MAX_QUEUE + 17000)
+            self.assertNotIn(token.encode(), self.log_bytes())
+        finally:
+            sock.close()
