@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "boost/asio/buffer.hpp"
+#include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/system/error_code.hpp"
 #include "push/client_frame_parser.h"
@@ -74,6 +75,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The Gate's session key of the admission (not the token).
   const std::string& token() const { return token_; }
   bool admitted() const { return registered_; }
+  // The client's address and port (port 0: unknown), for the logs.
+  const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
   // Still in the TLS or HTTP handshake (may be evicted under a flood).
   bool handshaking() const { return state_ == State::kHandshake; }
   // Servers this main connection is subscribed to (kept by the worker).
@@ -83,8 +86,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return admitted_at_;
   }
   int64_t channel_id() const { return channel_id_; }
-  // The client's address, "ip:port" or "[v6]:port"; empty if unknown.
-  virtual std::string PeerAddress() const { return ""; }
 
  protected:
   // I/O primitives of the transport; each completes by calling the
@@ -150,7 +151,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Sends the 101 response, then admits or refuses the target.
   void AcceptUpgrade(HttpUpgrade::Outcome outcome);
   void Admit(HttpUpgrade::Target target);
-  void Refuse(uint16_t code, std::string_view reason);
+  // `token`: what the client presented (its hash is logged), if any.
+  void Refuse(uint16_t code, std::string_view reason,
+              std::string_view token = {});
   // Leaves kOpen for kClosing; false (and nothing done) if not open. In the
   // handshake the connection is torn down instead.
   bool BeginClose();
@@ -186,6 +189,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int64_t user_id_ = 0;
   int64_t channel_id_ = 0;  // voice only
   std::chrono::system_clock::time_point admitted_at_;
+  boost::asio::ip::tcp::endpoint peer_;
   std::string token_;  // Admission::session_key
   absl::flat_hash_set<int64_t> servers_;
 

@@ -4,7 +4,6 @@
 
 #include "boost/asio/ip/tcp.hpp"
 #include "push/connection.h"
-#include "push/peer_address.h"
 
 namespace herald::push {
 
@@ -14,8 +13,6 @@ namespace herald::push {
 class PlainSession final : public Connection {
  public:
   PlainSession(Worker& worker, Kind kind, boost::asio::ip::tcp::socket socket);
-
-  std::string PeerAddress() const override { return PeerAddressOf(socket_); }
 
  protected:
   void AsyncTransportHandshake() override;

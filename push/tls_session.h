@@ -7,7 +7,6 @@
 
 #include "boost/asio/ip/tcp.hpp"
 #include "push/connection.h"
-#include "push/peer_address.h"
 #include "push/tls_handshake.h"
 #include "push/tls_transport.h"
 
@@ -23,8 +22,6 @@ class TlsSession final : public Connection, private TlsTransport::Waits {
  public:
   TlsSession(Worker& worker, Kind kind, boost::asio::ip::tcp::socket socket,
              std::shared_ptr<SSL_CTX> ctx, bool own_records);
-
-  std::string PeerAddress() const override { return PeerAddressOf(socket_); }
 
  protected:
   void AsyncTransportHandshake() override;
