@@ -501,6 +501,15 @@ class TestStatusPageRender(PageAsserts, unittest.IsolatedAsyncioTestCase):
         self.assertGreater(px["deliveries"], 200, px)
         self.assertLess(px["deliveries_top"], px["events_top"] - 20, px)
         await b.screenshot(WORK_DIR / "status-page-render.png")
+        # Dark: the page's own colours change, the chart is redrawn in them.
+        self.assertEqual((await b.command("dark", op="media", scheme="dark"))["ev"], "media")
+        await self.wait_polls(1)
+        self.assertEqual(await b.eval("getComputedStyle(document.body).backgroundColor"),
+                         "rgb(19, 22, 27)")
+        px = await b.eval(CHART_PIXELS)
+        self.assertGreater(min(px["events"], px["deliveries"]), 200, px)
+        await b.screenshot(WORK_DIR / "status-page-render-dark.png")
+        await b.command("light", op="media", scheme="light")
 
         # A newer sample is appended to the chart; a repeat of the same
         # history adds nothing.
@@ -550,7 +559,8 @@ class TestStatusPageRender(PageAsserts, unittest.IsolatedAsyncioTestCase):
         await b.wait("document.body.dataset.state === 'disconnected'", "disconnected (500)")
         page = await b.read()
         self.assertEqual(page["ids"]["status"][0], "disconnected")
-        self.assertEqual(page["ids"]["status-detail"][0], "HTTP 500, retrying")
+        self.assertRegex(page["ids"]["status-detail"][0],
+                         r"^HTTP 500, retrying \(last update .+\)$")
         self.assertEqual(page["ids"]["conn-main"][0], "1,234")
         await self.wait_polls(2)
         fake.mode = "ok"
@@ -560,7 +570,7 @@ class TestStatusPageRender(PageAsserts, unittest.IsolatedAsyncioTestCase):
         await self.wait_polls(2)
         page = await b.read()
         self.assertEqual(page["state"], "disconnected")
-        self.assertTrue(page["ids"]["status-detail"][0].endswith(", retrying"), page["ids"])
+        self.assertRegex(page["ids"]["status-detail"][0], r", retrying \(last update .+\)$")
         await b.screenshot(WORK_DIR / "status-page-render-disconnected.png")
         self.assert_clean_log(await b.page_log(), fake.origin)
 

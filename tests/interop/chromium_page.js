@@ -11,6 +11,8 @@
 //   {"op":"wait","expr":"...","timeout":5000}      -> {"ev":"waited","value":...}
 //       (until expr is truthy; {"ev":"timeout","value":<last value>} if not)
 //   {"op":"screenshot","path":"/abs/file.png"}     -> {"ev":"screenshot","bytes":N}
+//   {"op":"media","scheme":"dark"}                 -> {"ev":"media"}
+//       (emulates prefers-color-scheme: "dark", "light" or "" for none)
 //   {"op":"log"}  -> {"ev":"log","errors":[...],"console":[...],"requests":[...]}
 //       (uncaught page errors, console messages, every URL the page requested)
 //   {"op":"quit"}
@@ -58,6 +60,10 @@ async function run(page, log, cmd) {
   if (cmd.op === 'screenshot') {
     await page.screenshot({path: cmd.path, fullPage: true, type: 'png'});
     return {ev: 'screenshot', bytes: fs.statSync(cmd.path).size};
+  }
+  if (cmd.op === 'media') {
+    await page.emulateMediaFeatures([{name: 'prefers-color-scheme', value: cmd.scheme || ''}]);
+    return {ev: 'media'};
   }
   if (cmd.op === 'log') return {ev: 'log', ...log};
   throw new Error('unknown op ' + JSON.stringify(cmd.op));

@@ -28,9 +28,9 @@ TEST(StatusPageTest, IsSmallAndSelfContained) {
   EXPECT_TRUE(page.starts_with("<!doctype html>"));
   EXPECT_TRUE(page.ends_with("</html>\n"));
   // No external resource: no absolute URL, no protocol-relative src/href.
-  for (std::string_view bad : {"http:", "https:", "src=\"//", "href=\"//", "url(",
-                               "@import", "innerHTML", "outerHTML", "eval(",
-                               "document.write"}) {
+  for (std::string_view bad :
+       {"http:", "https:", "src=\"//", "href=\"//", "url(", "@import",
+        "innerHTML", "outerHTML", "eval(", "document.write"}) {
     EXPECT_EQ(page.find(bad), std::string_view::npos) << bad;
   }
 }
