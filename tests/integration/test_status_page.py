@@ -344,6 +344,8 @@ class PageAsserts:
 
     def assert_clean_log(self, log, origin):
         self.assertEqual(log["errors"], [], "uncaught errors in the page")
+        self.assertEqual([m for m in log["console"] if "Content Security Policy" in m], [],
+                         "the page broke its own Content-Security-Policy")
         allowed = {origin + "/", origin + "/stats.json", origin + "/favicon.ico"}
         self.assertEqual(sorted(set(log["requests"]) - allowed), [],
                          "the page requested something other than itself and stats.json")
