@@ -1,6 +1,7 @@
 #include "service/herald_app.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -9,6 +10,7 @@
 #include "push/fd_budget.h"
 #include "push/log.h"
 #include "service/grpc_server_credentials.h"
+#include "service/status_page.h"
 #include "service/tls_material.h"
 
 namespace herald::service {
@@ -80,6 +82,20 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
         absl::StrCat("cannot serve gRPC on ", options.grpc_address,
                      " (address in use or not HOST:PORT)"));
   }
+  app->node_name_ = options.node_name;
+  if (app->node_name_.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    app->node_name_ = host[0] ? host : "herald";
+  }
+  if (!options.admin_address.empty()) {
+    auto admin = AdminHttpServer::Start(
+        options.admin_address, app->AdminRoutes(), options.admin_limits);
+    if (!admin.ok()) return admin.status();
+    app->admin_ = std::move(*admin);
+  }
+  app->grpc_tls_ = options.grpc_auth.tls();
+  app->SetHealth(true);
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
@@ -93,10 +109,73 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   return app;
 }
 
+std::map<std::string, AdminHandler> HeraldApp::AdminRoutes() {
+  std::map<std::string, AdminHandler> routes;
+  routes["/healthz"] = [] {
+    return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  };
+  routes["/readyz"] = [this] { return Readiness(); };
+  routes["/"] = [] {
+    return AdminResponse{200, "text/html; charset=utf-8",
+                         std::string(StatusPageHtml())};
+  };
+  return routes;
+}
+
+AdminResponse HeraldApp::Readiness() const {
+  std::string problems;
+  if (draining()) absl::StrAppend(&problems, "draining\n");
+  if (push_->main_port() == 0 || push_->voice_port() == 0) {
+    absl::StrAppend(&problems, "WebSocket ports not listening\n");
+  }
+  if (!registry_->writable()) {
+    absl::StrAppend(&problems, "state file not writable\n");
+  }
+  if (problems.empty()) return {200, "text/plain; charset=utf-8", "ready\n"};
+  return {503, "text/plain; charset=utf-8", problems};
+}
+
 HeraldApp::~HeraldApp() { Shutdown(); }
+
+void HeraldApp::SetHealth(bool serving) {
+  if (!grpc_) return;
+  grpc::HealthCheckServiceInterface* health = grpc_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(kHealthServiceName, serving);
+  health->SetServingStatus("", serving);
+}
+
+absl::StatusOr<std::string> HeraldApp::Reload() {
+  const std::string& cert = push_->options().tls_cert_file;
+  const std::string grpc_note =
+      grpc_tls_ ? "; gRPC TLS certificate unchanged (restart to replace it)"
+                : "";
+  auto tls = push_->ReloadTls();
+  if (!tls.ok()) {
+    const std::string line =
+        absl::StrCat("reload: ", tls.status().message(),
+                     "; still serving the previous WebSocket certificate (",
+                     push_->TlsDescription(), ")", grpc_note);
+    LogError(line);
+    return absl::Status(tls.status().code(), line);
+  }
+  const std::string line =
+      push_->options().plain
+          ? absl::StrCat("reload: nothing to reload (", *tls, ")", grpc_note)
+          : absl::StrCat("reload: WebSocket TLS certificate ", cert, ": ", *tls,
+                         grpc_note);
+  LogInfo(line);
+  return line;
+}
+
+void HeraldApp::BeginDrain() {
+  if (draining_.exchange(true, std::memory_order_acq_rel)) return;
+  SetHealth(false);
+}
 
 void HeraldApp::Shutdown() {
   if (stopped_) return;
+  BeginDrain();
   stopped_ = true;
   if (reaper_) reaper_->Stop();
   if (grpc_) {
@@ -105,6 +184,7 @@ void HeraldApp::Shutdown() {
   if (push_) push_->Shutdown(std::chrono::seconds(2));
   if (grpc_) grpc_->Wait();
   if (registry_) registry_->Flush();
+  if (admin_) admin_->Stop();
   if (executor_) executor_->Stop();
 }
 

@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "push/push_server.h"
+#include "service/admin_http_server.h"
 #include "service/control_executor.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
@@ -19,7 +21,8 @@ namespace herald::service {
 // The whole herald process: registry, WebSocket data plane, gRPC API, and
 // the order they start and stop in.
 //
-// Thread: Start and Shutdown from the main thread.
+// Thread: Start, Reload, BeginDrain and Shutdown from the main thread;
+// draining() from any thread.
 class HeraldApp {
  public:
   // Opens the state, prepares TLS, binds every port and starts serving.
@@ -31,16 +34,44 @@ class HeraldApp {
   uint16_t main_port() const { return push_->main_port(); }
   uint16_t voice_port() const { return push_->voice_port(); }
   int grpc_port() const { return grpc_port_; }
+  // 0 when the admin port is off (--admin_address=).
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
+  const std::string& node_name() const { return node_name_; }
 
-  // Stops the gRPC API, closes every socket with 1001, flushes the state.
+  // SIGHUP: loads the WebSocket TLS certificate and key (--tls_cert,
+  // --tls_key, or the generated <state>.cert.pem/.key.pem) again from the
+  // same files for new handshakes on both ports; open connections are
+  // untouched and the ticket keys stay, so resumption goes on working.
+  // Nothing else changes (the gRPC port keeps its credentials until a
+  // restart). Returns a one-line summary of what is now served, or the
+  // error naming the file and its problem (the previous certificate is
+  // kept). Logs either.
+  absl::StatusOr<std::string> Reload();
+
+  // SIGTERM/SIGINT: draining() becomes true and gRPC health answers
+  // NOT_SERVING for "herald.v1.Herald" and "" at once; everything else
+  // goes on serving until Shutdown. Idempotent.
+  void BeginDrain();
+
+  // BeginDrain, then stops the gRPC API, closes every socket with 1001,
+  // flushes the state.
   void Shutdown();
 
   // True from the moment shutdown (SIGTERM) begins: /readyz answers 503 and
   // gRPC health reports NOT_SERVING. Any thread.
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
+  // The gRPC service name health checks ask about.
+  static constexpr char kHealthServiceName[] = "herald.v1.Herald";
+
  private:
   HeraldApp() = default;
+  void SetHealth(bool serving);
+
+  // The admin port's paths and their handlers.
+  std::map<std::string, AdminHandler> AdminRoutes();
+  // /readyz: 200 "ready", or 503 naming what is not ready.
+  AdminResponse Readiness() const;
 
   // First: outlives everything that posts to it (the registry's writer
   // runs its last callbacks when the registry is destroyed).
@@ -52,7 +83,11 @@ class HeraldApp {
   std::unique_ptr<HeraldService> service_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<grpc::Server> grpc_;
+  // Its handlers read the members above: stopped before they go.
+  std::unique_ptr<AdminHttpServer> admin_;
   int grpc_port_ = 0;
+  std::string node_name_;
+  bool grpc_tls_ = false;  // --grpc_tls_cert given (not reloaded)
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
 };

@@ -2,26 +2,101 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "push/log.h"
+#include "service/config_check.h"
+#include "service/config_sources.h"
 #include "service/herald_app.h"
 #include "service/options.h"
 
+namespace {
+
+// Problems go to stderr, one line each, and exit with 2.
+int Fail(const std::vector<std::string>& errors) {
+  for (const std::string& e : errors) {
+    fprintf(stderr, "herald: %s\n", e.c_str());
+  }
+  return 2;
+}
+
+// --check_config: everything short of binding ports and opening the state.
+int CheckConfig(const herald::service::HeraldOptions& options) {
+  std::vector<std::string> errors = herald::service::CheckStartupFiles(options);
+  if (!errors.empty()) return Fail(errors);
+  printf("config ok\n%s\n",
+         herald::service::DescribeEffectiveConfig(options).c_str());
+  return 0;
+}
+
+using herald::service::HeraldApp;
+
+// Waits for SIGTERM or SIGINT (returned), reloading on every SIGHUP.
+int WaitForStop(const sigset_t& signals, HeraldApp& app) {
+  for (;;) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received != SIGHUP) return received;
+    (void)app.Reload();  // logs what it did
+  }
+}
+
+// Keeps serving for `delay` after the health flip; a second SIGTERM or
+// SIGINT ends the wait early, SIGHUP still reloads.
+void WaitDrainDelay(const sigset_t& signals, std::chrono::milliseconds delay,
+                    HeraldApp& app) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + delay;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        end - Clock::now());
+    if (left.count() <= 0) return;
+    const timespec timeout{
+        .tv_sec = static_cast<time_t>(left.count() / 1000000000),
+        .tv_nsec = static_cast<long>(left.count() % 1000000000)};
+    const int received = sigtimedwait(&signals, nullptr, &timeout);
+    if (received < 0) {
+      if (errno == EAGAIN) return;
+      continue;  // EINTR
+    }
+    if (received == SIGHUP) {
+      (void)app.Reload();
+      continue;
+    }
+    herald::LogInfo("signal ", received, " (", strsignal(received),
+                    ") again: ending the drain delay");
+    return;
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  auto options = herald::service::ParseOptions(
-      std::vector<std::string>(argv + 1, argv + argc));
-  if (!options.ok()) {
-    fprintf(stderr, "herald: %s\n",
-            std::string(options.status().message()).c_str());
-    return 2;
+  herald::service::ParsedOptions parsed =
+      herald::service::ParseOptionsReportingAll(
+          std::vector<std::string>(argv + 1, argv + argc),
+          herald::service::ProcessEnvironment());
+  herald::service::HeraldOptions* options = &parsed.options;
+  if (!parsed.errors.empty()) {
+    // Serving: the first problem, one line; checking: all of them.
+    if (!options->check_config) parsed.errors.resize(1);
+    return Fail(parsed.errors);
   }
   if (options->help) {
     fputs(herald::service::Usage().c_str(), stdout);
     return 0;
   }
+  if (options->version) {
+    printf("herald %s\n", HERALD_VERSION);
+    return 0;
+  }
+  if (options->check_config) return CheckConfig(*options);
   herald::SetLogVerbose(options->verbose);
 
   // Every descriptor the hard limit allows: one per connection.
@@ -37,6 +112,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -46,13 +122,24 @@ int main(int argc, char** argv) {
             std::string(app.status().message()).c_str());
     return 2;
   }
-  printf("ready main_port=%u voice_port=%u grpc_port=%d\n", (*app)->main_port(),
-         (*app)->voice_port(), (*app)->grpc_port());
+  // Logged once serving: a failed start stays a one-line error.
+  herald::LogInfo(herald::service::DescribeEffectiveConfig(*options));
+  std::string ready = absl::StrCat("ready main_port=", (*app)->main_port(),
+                                   " voice_port=", (*app)->voice_port(),
+                                   " grpc_port=", (*app)->grpc_port());
+  if ((*app)->admin_port() != 0) {
+    absl::StrAppend(&ready, " admin_port=", (*app)->admin_port());
+  }
+  printf("%s\n", ready.c_str());
   fflush(stdout);
 
-  int received = 0;
-  sigwait(&signals, &received);
-  herald::LogInfo("signal ", received, ": shutting down");
+  const int received = WaitForStop(signals, **app);
+  (*app)->BeginDrain();
+  herald::LogInfo("signal ", received, " (", strsignal(received),
+                  "): draining, health NOT_SERVING; shutting down in ",
+                  options->drain_delay.count(), " ms");
+  WaitDrainDelay(signals, options->drain_delay, **app);
+  herald::LogInfo("shutting down");
   (*app)->Shutdown();
   return 0;
 }

@@ -140,6 +140,9 @@ class Registry {
                                               int64_t channel_id, Done done);
   std::vector<int64_t> RemoveGrantsForServer(int64_t server_id, Done done);
 
+  // Whether the state file takes writes (SqliteStore::writable()).
+  bool writable() const { return store_->writable(); }
+
   // Blocks until every change made so far is committed and its callback has
   // run. Returns at once when called from a `done` callback.
   void Flush();

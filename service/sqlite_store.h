@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -138,6 +139,13 @@ class SqliteStore {
   // Ops queued and not yet handed to the writer.
   size_t queued() const;
 
+  // False while the latest transaction failed (a full disk, a file gone
+  // read-only) or the write queue is full: what /readyz reports.
+  bool writable() const {
+    return last_commit_ok_.load(std::memory_order_relaxed) &&
+           queued() < max_queued_ops_;
+  }
+
   // Hashes tokens with this file's key.
   const TokenHasher& hasher() const { return *hasher_; }
 
@@ -208,6 +216,7 @@ class SqliteStore {
   uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;  // committed, callbacks run
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
+  std::atomic<bool> last_commit_ok_{true};
   std::thread writer_;  // set in Open(), before anything is submitted
 };
 

@@ -9,8 +9,10 @@
 namespace herald::service {
 namespace {
 
+constexpr const char* kSource = HERALD_SOURCE_DIR "/service/status_page.html";
+
 std::string ReadSource() {
-  std::ifstream in(HERALD_STATUS_PAGE_SOURCE, std::ios::binary);
+  std::ifstream in(kSource, std::ios::binary);
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
@@ -18,7 +20,7 @@ std::string ReadSource() {
 
 TEST(StatusPageTest, EmbedsTheHtmlFileByteForByte) {
   std::string source = ReadSource();
-  ASSERT_FALSE(source.empty()) << HERALD_STATUS_PAGE_SOURCE;
+  ASSERT_FALSE(source.empty()) << kSource;
   EXPECT_EQ(StatusPageHtml(), source);
 }
 
