@@ -605,8 +605,8 @@ class TestStatusPage(PageAsserts, HeraldCase):
 
     async def stats(self):
         status, ctype, body = await asyncio.to_thread(http_get, self.admin + "/stats.json")
-        self.assertEqual(status, 200, body[:200])
-        self.assertTrue(ctype.startswith("application/json"), ctype)
+        self.assertEqual(status, 200, "GET /stats.json: %r" % body[:200])
+        self.assertEqual(ctype.split(";")[0].strip(), "application/json")
         return json.loads(body)
 
     async def wait_stats(self, want, what, timeout=5.0):
