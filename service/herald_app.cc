@@ -199,7 +199,7 @@ absl::StatusOr<std::string> HeraldApp::Reload() {
         absl::StrCat("reload: ", tls.status().message(),
                      "; still serving the previous WebSocket certificate (",
                      push_->TlsDescription(), ")", grpc_note);
-    LogError(line);
+    Log(LogLevel::kError, "reload", {{"msg", line}});
     return absl::Status(tls.status().code(), line);
   }
   const std::string line =
@@ -207,7 +207,7 @@ absl::StatusOr<std::string> HeraldApp::Reload() {
           ? absl::StrCat("reload: nothing to reload (", *tls, ")", grpc_note)
           : absl::StrCat("reload: WebSocket TLS certificate ", cert, ": ", *tls,
                          grpc_note);
-  LogInfo(line);
+  Log(LogLevel::kInfo, "reload", {{"msg", line}});
   return line;
 }
 
