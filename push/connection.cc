@@ -122,6 +122,7 @@ void Connection::AcceptUpgrade(HttpUpgrade::Outcome out) {
 
 void Connection::RejectHttp(std::string response) {
   http_.reset();
+  worker_.stats().http_rejected.Add(1);
   state_ = State::kRejecting;
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
 }
@@ -171,6 +172,7 @@ void Connection::Admit(HttpUpgrade::Target target) {
 
 void Connection::Refuse(uint16_t code, std::string_view reason) {
   LogDebug("conn ", id_, ": refused ", code, " ", AsAbsl(reason));
+  worker_.stats().refused[RefusalSlot(code)].Add(1);
   Close(code, reason);
 }
 
@@ -178,6 +180,7 @@ void Connection::Send(const Frame& frame) {
   if (state_ != State::kOpen || slow_) return;
   if (HeldBytes() + frame->size() > worker_.options().max_queue_bytes) {
     slow_ = true;
+    worker_.stats().slow_consumer_closes.Add(1);
     boost::asio::post(worker_.io_context(), [self = shared_from_this()] {
       self->CloseDiscarding(kCloseTooSlow, "too slow: send queue full");
     });
@@ -370,6 +373,7 @@ bool Connection::closing() const {
 void Connection::PingTick() {
   if (state_ != State::kOpen) return;
   if (ping_outstanding_ && !activity_) {
+    worker_.stats().ping_timeouts.Add(1);
     CloseDiscarding(kClosePingTimeout, "ping timeout");
     return;
   }

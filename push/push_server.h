@@ -9,6 +9,7 @@
 #include "push/listener.h"
 #include "push/memory_trimmer.h"
 #include "push/push_options.h"
+#include "push/push_stats.h"
 #include "push/router.h"
 #include "push/tls_ticket_keys.h"
 #include "push/worker.h"
@@ -33,6 +34,11 @@ class PushServer final : public Router {
   // Open sockets, admissions and refusal counts (for metrics).
   const SharedCounters& counters() const { return counters_; }
   const PushOptions& options() const { return options_; }
+
+  // Sums every worker's counters (any thread, never waits). With `walk`,
+  // also asks each worker for its queue bytes and handshakes and waits up
+  // to `timeout` for the answers (PushStats::walked says if all came).
+  PushStats CollectStats(bool walk, std::chrono::milliseconds timeout) const;
 
   // Starts the I/O threads and accepting; `gate` decides admissions.
   void Start(Gate* gate);

@@ -1,6 +1,7 @@
 #include "service/herald_app.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -8,10 +9,22 @@
 #include "grpcpp/server_builder.h"
 #include "push/fd_budget.h"
 #include "push/log.h"
+#include "service/grpc_metrics_interceptor.h"
 #include "service/grpc_server_credentials.h"
+#include "service/stats_render.h"
 #include "service/tls_material.h"
 
 namespace herald::service {
+namespace {
+
+// The node's name in /stats.json: the host name.
+std::string NodeName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) return "herald";
+  return host;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     const HeraldOptions& options) {
@@ -73,6 +86,14 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   builder.AddListeningPort(options.grpc_address, *grpc_credentials,
                            &app->grpc_port_);
   builder.RegisterService(app->service_.get());
+  {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<GrpcMetricsInterceptorFactory>(app->grpc_stats_));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   app->grpc_ = builder.BuildAndStart();
   if (!app->grpc_ || app->grpc_port_ == 0) {
     app->grpc_.reset();
@@ -82,6 +103,10 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   }
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
+  app->stats_ = std::make_unique<StatsCollector>(
+      NodeName(), *app->push_, *app->registry_, *app->voice_,
+      app->service_->publish_stats(), app->grpc_stats_);
+  app->stats_->Start();
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
           app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
           options.grpc_address, " (port ", app->grpc_port_, ", ",
@@ -95,9 +120,18 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
 
 HeraldApp::~HeraldApp() { Shutdown(); }
 
+std::string HeraldApp::MetricsText() const {
+  return RenderMetrics(stats_->Collect());
+}
+
+std::string HeraldApp::StatsJson() const {
+  return RenderStatsJson(stats_->Collect());
+}
+
 void HeraldApp::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  if (stats_) stats_->Stop();
   if (reaper_) reaper_->Stop();
   if (grpc_) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

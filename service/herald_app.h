@@ -7,11 +7,13 @@
 #include "grpcpp/server.h"
 #include "push/push_server.h"
 #include "service/control_executor.h"
+#include "service/grpc_call_stats.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
 #include "service/options.h"
 #include "service/registry.h"
 #include "service/session_reaper.h"
+#include "service/stats_collector.h"
 #include "service/voice_coordinator.h"
 
 namespace herald::service {
@@ -39,6 +41,12 @@ class HeraldApp {
   // gRPC health reports NOT_SERVING. Any thread.
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
+  // The bodies of /metrics (Prometheus text 0.0.4) and /stats.json. Any
+  // thread (the admin thread).
+  std::string MetricsText() const;
+  std::string StatsJson() const;
+  const StatsCollector& stats() const { return *stats_; }
+
  private:
   HeraldApp() = default;
 
@@ -51,10 +59,14 @@ class HeraldApp {
   std::unique_ptr<HeraldGate> gate_;
   std::unique_ptr<HeraldService> service_;
   std::unique_ptr<SessionReaper> reaper_;
+  // Outlives the gRPC server, whose interceptors count into it.
+  GrpcCallStats grpc_stats_;
   std::unique_ptr<grpc::Server> grpc_;
   int grpc_port_ = 0;
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
+  // Last: reads everything above.
+  std::unique_ptr<StatsCollector> stats_;
 };
 
 }  // namespace herald::service

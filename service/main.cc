@@ -9,6 +9,7 @@
 #include "push/log.h"
 #include "service/herald_app.h"
 #include "service/options.h"
+#include "service/stats_collector.h"
 
 int main(int argc, char** argv) {
   auto options = herald::service::ParseOptions(
@@ -20,6 +21,10 @@ int main(int argc, char** argv) {
   }
   if (options->help) {
     fputs(herald::service::Usage().c_str(), stdout);
+    return 0;
+  }
+  if (options->version) {
+    printf("herald %s\n", herald::service::StatsCollector::Version());
     return 0;
   }
   herald::SetLogVerbose(options->verbose);

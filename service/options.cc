@@ -508,6 +508,7 @@ std::string Usage() {
                     "\n      ", flag.help, "\n");
   }
   absl::StrAppend(&out, "  --help\n      print this text\n");
+  absl::StrAppend(&out, "  --version\n      print herald's version\n");
   return out;
 }
 
@@ -517,6 +518,10 @@ absl::StatusOr<HeraldOptions> ParseOptions(
   for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {
       options.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      options.version = true;
       continue;
     }
     if (arg.rfind("--", 0) != 0) {

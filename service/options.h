@@ -41,7 +41,8 @@ struct HeraldOptions {
   bool max_connections_given = false;
   bool max_handshaking_given = false;
   bool verbose = false;
-  bool help = false;  // --help was given: print Usage() and exit 0
+  bool help = false;     // --help was given: print Usage() and exit 0
+  bool version = false;  // --version: print "herald <version>" and exit 0
 };
 
 // True when gRPC's listening address `address` (HOST:PORT, [V6]:PORT,

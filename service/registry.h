@@ -140,6 +140,14 @@ class Registry {
                                               int64_t channel_id, Done done);
   std::vector<int64_t> RemoveGrantsForServer(int64_t server_id, Done done);
 
+  size_t grant_count() const;
+  // The store's write queue (ops not yet handed to its writer) and the
+  // latency of its commits.
+  size_t write_queue_depth() const { return store_->queued(); }
+  push::HistogramSnapshot commit_latency() const {
+    return store_->commit_latency();
+  }
+
   // Blocks until every change made so far is committed and its callback has
   // run. Returns at once when called from a `done` callback.
   void Flush();
