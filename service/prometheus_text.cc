@@ -6,11 +6,21 @@
 #include "absl/strings/str_cat.h"
 
 namespace herald::service {
+namespace {
+
+// absl::StrAppend takes absl::string_view, which is not std::string_view
+// in Debian's build.
+template <typename... Parts>
+void Append(std::string& out, const Parts&... parts) {
+  (out.append(std::string_view(parts)), ...);
+}
+
+}  // namespace
 
 void PrometheusText::Begin(std::string_view name, std::string_view type,
                            std::string_view help) {
   family_ = std::string(name);
-  absl::StrAppend(&out_, "# HELP ", name, " ");
+  Append(out_, "# HELP ", name, " ");
   for (char c : help) {
     if (c == '\\') {
       out_ += "\\\\";
@@ -20,7 +30,7 @@ void PrometheusText::Begin(std::string_view name, std::string_view type,
       out_ += c;
     }
   }
-  absl::StrAppend(&out_, "\n# TYPE ", name, " ", type, "\n");
+  Append(out_, "\n# TYPE ", name, " ", type, "\n");
 }
 
 void PrometheusText::AppendLabelValue(std::string& out,
@@ -60,20 +70,20 @@ void PrometheusText::AppendNumber(std::string& out, double value) {
 void PrometheusText::Line(std::string_view suffix, const Labels& labels,
                           std::string_view extra_name,
                           std::string_view extra_value) {
-  absl::StrAppend(&out_, family_, suffix);
+  Append(out_, family_, suffix);
   if (!labels.empty() || !extra_name.empty()) {
     out_ += '{';
     bool first = true;
     for (const auto& [name, value] : labels) {
       if (!first) out_ += ',';
       first = false;
-      absl::StrAppend(&out_, name, "=\"");
+      Append(out_, name, "=\"");
       AppendLabelValue(out_, value);
       out_ += '"';
     }
     if (!extra_name.empty()) {
       if (!first) out_ += ',';
-      absl::StrAppend(&out_, extra_name, "=\"", extra_value, "\"");
+      Append(out_, extra_name, "=\"", extra_value, "\"");
     }
     out_ += '}';
   }

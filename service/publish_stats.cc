@@ -4,7 +4,7 @@ namespace herald::service {
 
 void PublishStats::CountEvent(std::string_view name) {
   absl::MutexLock lock(&mu_);
-  ++events_[name];
+  ++events_[std::string(name)];
   ++total_;
 }
 
