@@ -1,5 +1,9 @@
 #include "service/stats_render.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -116,6 +120,33 @@ TEST(StatsRenderTest, PlainServerShowsWs) {
   EXPECT_EQ(m.find("TLSv1.3"), std::string::npos);
   EXPECT_NE(RenderStatsJson(s).find("\"by_transport\":{\"wss\":0,\"ws\":2}"),
             std::string::npos);
+}
+
+// promtool (Debian's prometheus package) parses and lints the text: no
+// problems, exit 0.
+TEST(StatsRenderTest, PromtoolAcceptsMetrics) {
+  constexpr const char* kPromtool = "/usr/bin/promtool";
+  if (access(kPromtool, X_OK) != 0) GTEST_SKIP() << "no " << kPromtool;
+  StatsSnapshot s = Example();
+  s.grpc_calls[{"herald.v1.Herald/Publish", "OK"}] = 3;
+  s.publish_latency.bounds = {0.001, 0.01};
+  s.publish_latency.counts = {1, 1, 0};
+  s.publish_latency.count = 2;
+  s.publish_latency.sum = 0.0055;
+  const std::string path =
+      ::testing::TempDir() + "/herald_metrics_" + std::to_string(getpid());
+  std::ofstream(path) << RenderMetrics(s);
+  const std::string cmd =
+      std::string(kPromtool) + " check metrics < " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof(buf), p)) output.append(buf, n);
+  const int status = pclose(p);
+  std::remove(path.c_str());
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_EQ(output, "");
 }
 
 }  // namespace
