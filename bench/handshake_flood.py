@@ -70,7 +70,7 @@ def main():
     ap.add_argument("extra", nargs="*")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="herald-flood-")
-    cmd = [a.herald, "--main_port=0", "--voice_port=0", "--grpc_address=127.0.0.1:0",
+    cmd = [a.herald, "--main_port=0", "--voice_port=0", "--admin_address=", "--grpc_address=127.0.0.1:0",
            "--state=%s/herald.db" % d]
     if not a.old:
         cmd += ["--max_connections_per_ip=0", "--max_new_connections_per_ip_per_sec=0"]

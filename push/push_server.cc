@@ -139,6 +139,7 @@ void PushServer::Start(Gate* gate) {
   main_->Start();
   voice_->Start();
   trimmer_->Start();
+  running_.store(true);
 }
 
 void PushServer::Shutdown(std::chrono::milliseconds grace) {
@@ -202,7 +203,7 @@ PushStats PushServer::CollectStats(bool walk,
   s.accept_failures = counters_.accept_failures.load(relaxed);
   s.evicted_handshakes = counters_.evicted_handshakes.load(relaxed);
   s.sockets = counters_.sockets.load(relaxed);
-  if (!walk || !started_ || stopping_.load(relaxed)) return s;
+  if (!walk || !running_.load() || stopping_.load()) return s;
   auto answers = std::make_shared<Walk>();
   {
     absl::MutexLock lock(&answers->mu);

@@ -70,6 +70,8 @@ class PushServer final : public Router {
   // Set when shutdown begins: nothing more is routed (the voice sockets
   // closing with 1001 must not fan out user_left_vc to closing clients).
   std::atomic<bool> stopping_{false};
+  // Set once the workers run (CollectStats may then ask them).
+  std::atomic<bool> running_{false};
 };
 
 }  // namespace herald::push

@@ -12,19 +12,10 @@
 #include "service/grpc_metrics_interceptor.h"
 #include "service/grpc_server_credentials.h"
 #include "service/stats_render.h"
+#include "service/status_page.h"
 #include "service/tls_material.h"
 
 namespace herald::service {
-namespace {
-
-// The node's name in /stats.json: the host name.
-std::string NodeName() {
-  char host[256] = {};
-  if (gethostname(host, sizeof(host) - 1) != 0) return "herald";
-  return host;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     const HeraldOptions& options) {
@@ -101,12 +92,24 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
         absl::StrCat("cannot serve gRPC on ", options.grpc_address,
                      " (address in use or not HOST:PORT)"));
   }
-  app->push_->Start(app->gate_.get());
-  app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
+  app->node_name_ = options.node_name;
+  if (app->node_name_.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    app->node_name_ = host[0] ? host : "herald";
+  }
   app->stats_ = std::make_unique<StatsCollector>(
-      NodeName(), *app->push_, *app->registry_, *app->voice_,
+      app->node_name_, *app->push_, *app->registry_, *app->voice_,
       app->service_->publish_stats(), app->grpc_stats_);
   app->stats_->Start();
+  if (!options.admin_address.empty()) {
+    auto admin = AdminHttpServer::Start(
+        options.admin_address, app->AdminRoutes(), options.admin_limits);
+    if (!admin.ok()) return admin.status();
+    app->admin_ = std::move(*admin);
+  }
+  app->push_->Start(app->gate_.get());
+  app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
           app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
           options.grpc_address, " (port ", app->grpc_port_, ", ",
@@ -116,6 +119,39 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
           push_options.max_handshaking, ", fd_reserve ",
           push_options.fd_reserve);
   return app;
+}
+
+std::map<std::string, AdminHandler> HeraldApp::AdminRoutes() {
+  std::map<std::string, AdminHandler> routes;
+  routes["/healthz"] = [] {
+    return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
+  };
+  routes["/readyz"] = [this] { return Readiness(); };
+  routes["/metrics"] = [this] {
+    return AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                         MetricsText()};
+  };
+  routes["/stats.json"] = [this] {
+    return AdminResponse{200, "application/json", StatsJson()};
+  };
+  routes["/"] = [] {
+    return AdminResponse{200, "text/html; charset=utf-8",
+                         std::string(StatusPageHtml())};
+  };
+  return routes;
+}
+
+AdminResponse HeraldApp::Readiness() const {
+  std::string problems;
+  if (draining()) absl::StrAppend(&problems, "draining\n");
+  if (push_->main_port() == 0 || push_->voice_port() == 0) {
+    absl::StrAppend(&problems, "WebSocket ports not listening\n");
+  }
+  if (!registry_->writable()) {
+    absl::StrAppend(&problems, "state file not writable\n");
+  }
+  if (problems.empty()) return {200, "text/plain; charset=utf-8", "ready\n"};
+  return {503, "text/plain; charset=utf-8", problems};
 }
 
 HeraldApp::~HeraldApp() { Shutdown(); }
@@ -131,6 +167,7 @@ std::string HeraldApp::StatsJson() const {
 void HeraldApp::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  draining_.store(true, std::memory_order_release);
   if (stats_) stats_->Stop();
   if (reaper_) reaper_->Stop();
   if (grpc_) {
@@ -139,6 +176,7 @@ void HeraldApp::Shutdown() {
   if (push_) push_->Shutdown(std::chrono::seconds(2));
   if (grpc_) grpc_->Wait();
   if (registry_) registry_->Flush();
+  if (admin_) admin_->Stop();
   if (executor_) executor_->Stop();
 }
 

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "push/push_server.h"
+#include "service/admin_http_server.h"
 #include "service/control_executor.h"
 #include "service/grpc_call_stats.h"
 #include "service/herald_gate.h"
@@ -33,6 +34,9 @@ class HeraldApp {
   uint16_t main_port() const { return push_->main_port(); }
   uint16_t voice_port() const { return push_->voice_port(); }
   int grpc_port() const { return grpc_port_; }
+  // 0 when the admin port is off (--admin_address=).
+  uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
+  const std::string& node_name() const { return node_name_; }
 
   // Stops the gRPC API, closes every socket with 1001, flushes the state.
   void Shutdown();
@@ -45,10 +49,16 @@ class HeraldApp {
   // thread (the admin thread).
   std::string MetricsText() const;
   std::string StatsJson() const;
+  // herald's numbers (for GetStats); set once Start returns.
   const StatsCollector& stats() const { return *stats_; }
 
  private:
   HeraldApp() = default;
+
+  // The admin port's paths and their handlers.
+  std::map<std::string, AdminHandler> AdminRoutes();
+  // /readyz: 200 "ready", or 503 naming what is not ready.
+  AdminResponse Readiness() const;
 
   // First: outlives everything that posts to it (the registry's writer
   // runs its last callbacks when the registry is destroyed).
@@ -62,11 +72,14 @@ class HeraldApp {
   // Outlives the gRPC server, whose interceptors count into it.
   GrpcCallStats grpc_stats_;
   std::unique_ptr<grpc::Server> grpc_;
+  // Reads everything above (/metrics, /stats.json, the 1 s sampler).
+  std::unique_ptr<StatsCollector> stats_;
+  // Its handlers read the members above: stopped before they go.
+  std::unique_ptr<AdminHttpServer> admin_;
   int grpc_port_ = 0;
+  std::string node_name_;
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
-  // Last: reads everything above.
-  std::unique_ptr<StatsCollector> stats_;
 };
 
 }  // namespace herald::service

@@ -6,27 +6,54 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "push/log.h"
+#include "service/config_check.h"
+#include "service/config_sources.h"
 #include "service/herald_app.h"
 #include "service/options.h"
-#include "service/stats_collector.h"
+
+namespace {
+
+// Problems go to stderr, one line each, and exit with 2.
+int Fail(const std::vector<std::string>& errors) {
+  for (const std::string& e : errors) {
+    fprintf(stderr, "herald: %s\n", e.c_str());
+  }
+  return 2;
+}
+
+// --check_config: everything short of binding ports and opening the state.
+int CheckConfig(const herald::service::HeraldOptions& options) {
+  std::vector<std::string> errors = herald::service::CheckStartupFiles(options);
+  if (!errors.empty()) return Fail(errors);
+  printf("config ok\n%s\n",
+         herald::service::DescribeEffectiveConfig(options).c_str());
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  auto options = herald::service::ParseOptions(
-      std::vector<std::string>(argv + 1, argv + argc));
-  if (!options.ok()) {
-    fprintf(stderr, "herald: %s\n",
-            std::string(options.status().message()).c_str());
-    return 2;
+  herald::service::ParsedOptions parsed =
+      herald::service::ParseOptionsReportingAll(
+          std::vector<std::string>(argv + 1, argv + argc),
+          herald::service::ProcessEnvironment());
+  herald::service::HeraldOptions* options = &parsed.options;
+  if (!parsed.errors.empty()) {
+    // Serving: the first problem, one line; checking: all of them.
+    if (!options->check_config) parsed.errors.resize(1);
+    return Fail(parsed.errors);
   }
   if (options->help) {
     fputs(herald::service::Usage().c_str(), stdout);
     return 0;
   }
   if (options->version) {
-    printf("herald %s\n", herald::service::StatsCollector::Version());
+    printf("herald %s\n", HERALD_VERSION);
     return 0;
   }
+  if (options->check_config) return CheckConfig(*options);
   herald::SetLogVerbose(options->verbose);
 
   // Every descriptor the hard limit allows: one per connection.
@@ -51,8 +78,15 @@ int main(int argc, char** argv) {
             std::string(app.status().message()).c_str());
     return 2;
   }
-  printf("ready main_port=%u voice_port=%u grpc_port=%d\n", (*app)->main_port(),
-         (*app)->voice_port(), (*app)->grpc_port());
+  // Logged once serving: a failed start stays a one-line error.
+  herald::LogInfo(herald::service::DescribeEffectiveConfig(*options));
+  std::string ready = absl::StrCat("ready main_port=", (*app)->main_port(),
+                                   " voice_port=", (*app)->voice_port(),
+                                   " grpc_port=", (*app)->grpc_port());
+  if ((*app)->admin_port() != 0) {
+    absl::StrAppend(&ready, " admin_port=", (*app)->admin_port());
+  }
+  printf("%s\n", ready.c_str());
   fflush(stdout);
 
   int received = 0;

@@ -4,17 +4,33 @@
 #include <netinet/in.h>
 
 #include <charconv>
+#include <concepts>
 #include <functional>
 #include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "service/config_file.h"
+#include "service/config_sources.h"
 
 namespace herald::service {
 namespace {
 
-using Setter = std::function<absl::Status(HeraldOptions&, const std::string&)>;
+using SetFn = std::function<absl::Status(HeraldOptions&, const std::string&)>;
+
+// A flag's setter and the TOML type it takes in a config file.
+struct Setter {
+  Setter(FlagType type, SetFn fn) : type(type), fn(std::move(fn)) {}
+  template <typename F>
+  requires(!std::same_as<std::decay_t<F>, Setter>) Setter(F f)
+      : type(FlagType::kOther), fn(std::move(f)) {}
+  absl::Status operator()(HeraldOptions& o, const std::string& v) const {
+    return fn(o, v);
+  }
+  FlagType type;
+  SetFn fn;
+};
 
 struct Flag {
   const char* help;
@@ -43,22 +59,23 @@ bool ParseNumber(const std::string& s, T min, T max, T* out) {
 template <typename T>
 Setter NumberFlag(const char* name, std::function<T&(HeraldOptions&)> field,
                   T min, T max) {
-  return [=](HeraldOptions& o, const std::string& v) {
+  return Setter(FlagType::kInteger, [=](HeraldOptions& o,
+                                        const std::string& v) {
     if (!ParseNumber<T>(v, min, max, &field(o))) {
       return Bad(name, v,
                  absl::StrCat("an integer from ", min, " to ", max).c_str());
     }
     return absl::OkStatus();
-  };
+  });
 }
 
 Setter StringFlag(const char* name,
                   std::function<std::string&(HeraldOptions&)> field) {
-  return [=](HeraldOptions& o, const std::string& v) {
+  return Setter(FlagType::kString, [=](HeraldOptions& o, const std::string& v) {
     if (v.empty()) return Bad(name, v, "a non-empty value");
     field(o) = v;
     return absl::OkStatus();
-  };
+  });
 }
 
 // A WebSocket Origin as browsers send it: scheme://host[:port], no path.
@@ -85,7 +102,7 @@ bool IsOrigin(absl::string_view s) {
 Setter OriginListFlag(
     const char* name,
     std::function<std::vector<std::string>&(HeraldOptions&)> field) {
-  return [=](HeraldOptions& o, const std::string& v) {
+  return Setter(FlagType::kList, [=](HeraldOptions& o, const std::string& v) {
     std::vector<std::string> origins;
     if (!v.empty()) {
       for (absl::string_view part : absl::StrSplit(v, ',')) {
@@ -100,44 +117,46 @@ Setter OriginListFlag(
     }
     field(o) = std::move(origins);
     return absl::OkStatus();
-  };
+  });
 }
 
 Setter BoolFlag(const char* name, std::function<bool&(HeraldOptions&)> field) {
-  return [=](HeraldOptions& o, const std::string& v) {
-    if (v == "true" || v == "1" || v == "yes") {
-      field(o) = true;
-    } else if (v == "false" || v == "0" || v == "no") {
-      field(o) = false;
-    } else {
-      return Bad(name, v, "true or false");
-    }
-    return absl::OkStatus();
-  };
+  return Setter(FlagType::kBoolean,
+                [=](HeraldOptions& o, const std::string& v) {
+                  if (v == "true" || v == "1" || v == "yes") {
+                    field(o) = true;
+                  } else if (v == "false" || v == "0" || v == "no") {
+                    field(o) = false;
+                  } else {
+                    return Bad(name, v, "true or false");
+                  }
+                  return absl::OkStatus();
+                });
 }
 
 Setter MillisFlag(const char* name,
                   std::function<std::chrono::milliseconds&(HeraldOptions&)> f,
                   int64_t min) {
-  return [=](HeraldOptions& o, const std::string& v) {
-    int64_t ms = 0;
-    if (!ParseNumber<int64_t>(v, min, 86400000, &ms)) {
-      return Bad(
-          name, v,
-          absl::StrCat("milliseconds from ", min, " to 86400000").c_str());
-    }
-    f(o) = std::chrono::milliseconds(ms);
-    return absl::OkStatus();
-  };
+  return Setter(
+      FlagType::kInteger, [=](HeraldOptions& o, const std::string& v) {
+        int64_t ms = 0;
+        if (!ParseNumber<int64_t>(v, min, 86400000, &ms)) {
+          return Bad(
+              name, v,
+              absl::StrCat("milliseconds from ", min, " to 86400000").c_str());
+        }
+        f(o) = std::chrono::milliseconds(ms);
+        return absl::OkStatus();
+      });
 }
 
 // Also records that the flag was given.
 Setter Given(Setter set, std::function<bool&(HeraldOptions&)> given) {
-  return [=](HeraldOptions& o, const std::string& v) {
+  return Setter(set.type, [=](HeraldOptions& o, const std::string& v) {
     absl::Status st = set(o, v);
     if (st.ok()) given(o) = true;
     return st;
-  };
+  });
 }
 
 const std::map<std::string, Flag>& Flags() {
@@ -247,15 +266,16 @@ const std::map<std::string, Flag>& Flags() {
        {"age at which the ticket key is replaced; a ticket is accepted for "
         "two periods",
         false,
-        [](HeraldOptions& o, const std::string& v) {
-          int64_t s = 0;
-          if (!ParseNumber<int64_t>(v, 60, 30 * 86400, &s)) {
-            return Bad("tls_ticket_rotation_s", v,
-                       "seconds from 60 to 2592000");
-          }
-          o.push.tls_ticket_rotation = std::chrono::seconds(s);
-          return absl::OkStatus();
-        }}},
+        Setter(FlagType::kInteger,
+               [](HeraldOptions& o, const std::string& v) {
+                 int64_t s = 0;
+                 if (!ParseNumber<int64_t>(v, 60, 30 * 86400, &s)) {
+                   return Bad("tls_ticket_rotation_s", v,
+                              "seconds from 60 to 2592000");
+                 }
+                 o.push.tls_ticket_rotation = std::chrono::seconds(s);
+                 return absl::OkStatus();
+               })}},
       {"threads",
        {"I/O threads (0: one per core)", false,
         NumberFlag<int>(
@@ -323,9 +343,8 @@ const std::map<std::string, Flag>& Flags() {
         false,
         NumberFlag<size_t>(
             "max_connections_per_user",
-            [](HeraldOptions& o) -> size_t& {
-              return o.push.max_connections_per_user;
-            },
+            [](HeraldOptions& o)
+                -> size_t& { return o.push.max_connections_per_user; },
             0, 100000000)}},
       {"max_queue_bytes",
        {"undelivered bytes per connection before it is closed as too slow "
@@ -342,9 +361,8 @@ const std::map<std::string, Flag>& Flags() {
         false,
         NumberFlag<size_t>(
             "socket_send_buffer_bytes",
-            [](HeraldOptions& o) -> size_t& {
-              return o.push.socket_send_buffer_bytes;
-            },
+            [](HeraldOptions& o)
+                -> size_t& { return o.push.socket_send_buffer_bytes; },
             0, size_t{1} << 30)}},
       {"max_client_message_bytes",
        {"largest client message tolerated (and ignored); larger closes with "
@@ -428,6 +446,51 @@ const std::map<std::string, Flag>& Flags() {
             [](HeraldOptions& o)
                 -> size_t& { return o.max_memberships_per_user; },
             1, 100000000)}},
+      {"admin_address",
+       {"HOST:PORT of the admin HTTP port (/metrics, /healthz, /readyz, "
+        "/stats.json, the status page at /); port 0: any free port; empty: "
+        "off. Unauthenticated: keep it on loopback or a private network",
+        false,
+        [](HeraldOptions& o, const std::string& v) {
+          o.admin_address = v;
+          return absl::OkStatus();
+        }}},
+      {"admin_max_connections",
+       {"open connections to the admin port; beyond, new ones are closed "
+        "at once",
+        false,
+        NumberFlag<size_t>(
+            "admin_max_connections",
+            [](HeraldOptions& o) -> size_t& {
+              return o.admin_limits.max_connections;
+            },
+            1, 10000)}},
+      {"admin_timeout_ms",
+       {"time an admin port client has to send a request (and idle time of "
+        "a kept-alive connection) before it is closed",
+        false, [](HeraldOptions& o, const std::string& v) {
+          uint32_t ms = 0;
+          if (!ParseNumber<uint32_t>(v, 100, 600000, &ms)) {
+            return Bad("admin_timeout_ms", v, "an integer from 100 to 600000");
+          }
+          o.admin_limits.timeout = std::chrono::milliseconds(ms);
+          return absl::OkStatus();
+        }}},
+      {"node_name",
+       {"this node's name in stats and the admin API (default: the host "
+        "name)",
+        false, [](HeraldOptions& o, const std::string& v) {
+          if (v.empty() || v.size() > 64) {
+            return Bad("node_name", v, "1 to 64 characters");
+          }
+          for (char c : v) {
+            if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') {
+              return Bad("node_name", v, "letters, digits, '-', '_', '.'");
+            }
+          }
+          o.node_name = v;
+          return absl::OkStatus();
+        }}},
       {"verbose",
        {"log every connection's admission and end", true,
         BoolFlag("verbose",
@@ -483,6 +546,63 @@ std::string GrpcHost(const std::string& address) {
   return address.substr(0, colon);
 }
 
+// The command line: flag values to apply last (highest precedence), and
+// --config. --help, --version and --check_config are set on `options`.
+struct CommandLine {
+  std::vector<ConfigEntry> flags;
+  std::optional<std::string> config_file;
+};
+
+CommandLine ParseCommandLine(const std::vector<std::string>& args,
+                             HeraldOptions& options,
+                             std::vector<std::string>& errors) {
+  CommandLine out;
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      options.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      options.version = true;
+      continue;
+    }
+    if (arg == "--check_config") {
+      options.check_config = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      errors.push_back(absl::StrCat("unexpected argument '", arg,
+                                    "' (flags look like --name=value)"));
+      continue;
+    }
+    const size_t eq = arg.find('=');
+    const std::string name =
+        arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (name == "config") {
+      if (eq == std::string::npos) {
+        errors.push_back("flag --config needs a value: --config=FILE");
+      } else {
+        out.config_file = arg.substr(eq + 1);
+      }
+      continue;
+    }
+    auto it = Flags().find(name);
+    if (it == Flags().end()) {
+      errors.push_back(absl::StrCat("unknown flag --", name, " (see --help)"));
+      continue;
+    }
+    if (eq == std::string::npos && !it->second.boolean) {
+      errors.push_back(
+          absl::StrCat("flag --", name, " needs a value: --", name, "=..."));
+      continue;
+    }
+    out.flags.push_back(
+        ConfigEntry{name, eq == std::string::npos ? "true" : arg.substr(eq + 1),
+                    "flag", ""});
+  }
+  return out;
+}
+
 }  // namespace
 
 bool IsLoopbackGrpcAddress(const std::string& address) {
@@ -507,47 +627,43 @@ std::string Usage() {
     absl::StrAppend(&out, "  --", name, flag.boolean ? "" : "=VALUE",
                     "\n      ", flag.help, "\n");
   }
-  absl::StrAppend(&out, "  --help\n      print this text\n");
-  absl::StrAppend(&out, "  --version\n      print herald's version\n");
+  absl::StrAppend(
+      &out,
+      "  --config=FILE\n      TOML file of settings: keys are the flag "
+      "names (main_port = 444); flag > HERALD_<FLAG> environment variable > "
+      "file > default; also HERALD_CONFIG=FILE\n"
+      "  --check_config\n      check the settings and the files they name, "
+      "print 'config ok' and the effective settings (exit 0) or each problem "
+      "(exit 2); serves nothing\n"
+      "  --help\n      print this text (ignores --config and the "
+      "environment)\n"
+      "  --version\n      print the version\n");
   return out;
 }
 
-absl::StatusOr<HeraldOptions> ParseOptions(
-    const std::vector<std::string>& args) {
-  HeraldOptions options;
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      options.help = true;
-      continue;
-    }
-    if (arg == "--version") {
-      options.version = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unexpected argument '", arg, "' (flags look like --name=value)"));
-    }
-    const size_t eq = arg.find('=');
-    const std::string name =
-        arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    auto it = Flags().find(name);
-    if (it == Flags().end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name, " (see --help)"));
-    }
-    std::string value;
-    if (eq == std::string::npos) {
-      if (!it->second.boolean) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag --", name, " needs a value: --", name, "=..."));
-      }
-      value = "true";
-    } else {
-      value = arg.substr(eq + 1);
-    }
-    if (auto st = it->second.set(options, value); !st.ok()) return st;
+std::optional<FlagType> FindFlagType(const std::string& name) {
+  auto it = Flags().find(name);
+  if (it == Flags().end()) return std::nullopt;
+  return it->second.set.type;
+}
+
+std::vector<std::string> FlagNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : Flags()) names.push_back(name);
+  return names;
+}
+
+absl::Status SetFlag(HeraldOptions& options, const std::string& name,
+                     const std::string& value) {
+  auto it = Flags().find(name);
+  if (it == Flags().end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown flag --", name, " (see --help)"));
   }
+  return it->second.set(options, value);
+}
+
+absl::Status CheckOptionCombinations(const HeraldOptions& options) {
   if (options.push.tls_cert_file.empty() != options.push.tls_key_file.empty()) {
     return absl::InvalidArgumentError(
         "--tls_cert and --tls_key go together: give both or neither");
@@ -558,7 +674,61 @@ absl::StatusOr<HeraldOptions> ParseOptions(
     return absl::InvalidArgumentError(
         "--main_port and --voice_port must differ");
   }
-  return options;
+  return absl::OkStatus();
+}
+
+ParsedOptions ParseOptionsReportingAll(const std::vector<std::string>& args,
+                                       const Environment& env) {
+  ParsedOptions out;
+  HeraldOptions& options = out.options;
+  CommandLine command_line = ParseCommandLine(args, options, out.errors);
+  std::vector<ConfigEntry> entries;
+  if (!options.help && !options.version) {
+    if (command_line.config_file) {
+      options.config_file = *command_line.config_file;
+    } else if (auto it = env.find(kConfigEnvVar); it != env.end()) {
+      options.config_file = it->second;
+    }
+    if (!options.config_file.empty()) {
+      ConfigFileContents file = ReadConfigFile(options.config_file);
+      for (std::string& e : file.errors) out.errors.push_back(std::move(e));
+      entries = std::move(file.entries);
+    }
+    for (ConfigEntry& e : EnvironmentEntries(env)) {
+      entries.push_back(std::move(e));
+    }
+  }
+  for (ConfigEntry& e : command_line.flags) entries.push_back(std::move(e));
+  // Lowest precedence first: a later value replaces an earlier one.
+  for (const ConfigEntry& e : entries) {
+    if (absl::Status st = SetFlag(options, e.name, e.value); !st.ok()) {
+      out.errors.push_back(e.location.empty()
+                               ? std::string(st.message())
+                               : absl::StrCat(e.location, ": ", st.message()));
+      continue;
+    }
+    options.given[e.name] = SettingOrigin{e.value, e.source};
+  }
+  if (out.errors.empty()) {
+    if (absl::Status st = CheckOptionCombinations(options); !st.ok()) {
+      out.errors.emplace_back(st.message());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<HeraldOptions> ParseOptions(const std::vector<std::string>& args,
+                                           const Environment& env) {
+  ParsedOptions parsed = ParseOptionsReportingAll(args, env);
+  if (!parsed.errors.empty()) {
+    return absl::InvalidArgumentError(parsed.errors.front());
+  }
+  return std::move(parsed.options);
+}
+
+absl::StatusOr<HeraldOptions> ParseOptions(
+    const std::vector<std::string>& args) {
+  return ParseOptions(args, ProcessEnvironment());
 }
 
 }  // namespace herald::service

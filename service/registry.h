@@ -147,6 +147,8 @@ class Registry {
   push::HistogramSnapshot commit_latency() const {
     return store_->commit_latency();
   }
+  // Whether the state file takes writes (SqliteStore::writable()).
+  bool writable() const { return store_->writable(); }
 
   // Blocks until every change made so far is committed and its callback has
   // run. Returns at once when called from a `done` callback.

@@ -508,6 +508,7 @@ void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
       const Pending* first = batch.data();
       const absl::Status status =
           ApplyInTransaction(first, first + batch.size());
+      last_commit_ok_.store(status.ok(), std::memory_order_relaxed);
       if (!status.ok()) {
         if (batch.size() == 1) {
           statuses[0] = status;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -148,6 +149,13 @@ class SqliteStore {
     return commit_latency_.Read();
   }
 
+  // False while the latest transaction failed (a full disk, a file gone
+  // read-only) or the write queue is full: what /readyz reports.
+  bool writable() const {
+    return last_commit_ok_.load(std::memory_order_relaxed) &&
+           queued() < max_queued_ops_;
+  }
+
   // Hashes tokens with this file's key.
   const TokenHasher& hasher() const { return *hasher_; }
 
@@ -219,6 +227,7 @@ class SqliteStore {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   push::Histogram commit_latency_{kCommitLatencyBounds};  // writer thread
+  std::atomic<bool> last_commit_ok_{true};
   std::thread writer_;  // set in Open(), before anything is submitted
 };
 

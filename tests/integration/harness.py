@@ -45,7 +45,8 @@ WORK_DIR = Path(os.environ.get("HERALD_WORK_DIR", tempfile.gettempdir()))
 # sanitizer, not herald. Tests skip their RSS bounds there (only those).
 SANITIZED = bool(os.environ.get("HERALD_SANITIZER"))
 
-READY_RE = re.compile(r"ready main_port=(\d+) voice_port=(\d+) grpc_port=(\d+)")
+READY_RE = re.compile(
+    r"ready main_port=(\d+) voice_port=(\d+) grpc_port=(\d+)(?: admin_port=(\d+))?")
 
 # Timeouts: generous for things that must happen, short for absence.
 POSITIVE_TIMEOUT = 5.0
@@ -163,13 +164,14 @@ class Herald:
         self.channel = None
         self.stub = None
         self.stdout_lines = []
-        self.main_port = self.voice_port = self.grpc_port = None
+        self.main_port = self.voice_port = self.grpc_port = self.admin_port = None
 
     # -- process --
 
     def command(self):
         return [HERALD_BIN, "--main_port=0", "--voice_port=0",
-                "--grpc_address=127.0.0.1:0", "--state=%s" % self.state] + self.args
+                "--grpc_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+                "--state=%s" % self.state] + self.args
 
     def start(self, timeout=15.0):
         n = next(Herald._seq)
@@ -202,7 +204,8 @@ class Herald:
             self.proc.kill()
             raise HeraldError("first stdout line is not 'ready main_port=N voice_port=N "
                               "grpc_port=N': %r" % line)
-        self.main_port, self.voice_port, self.grpc_port = map(int, m.groups())
+        self.main_port, self.voice_port, self.grpc_port = map(int, m.groups()[:3])
+        self.admin_port = int(m.group(4)) if m.group(4) else None
         self.channel = grpc_channel("127.0.0.1:%d" % self.grpc_port,
                                     self.grpc_credentials, self.grpc_metadata)
         try:
@@ -247,6 +250,20 @@ class Herald:
         except (OSError, AttributeError):
             return "<no stderr>"
         return "\n".join(text.splitlines()[-n:])
+
+    # -- admin port --
+
+    def admin_get(self, path, method="GET", headers=None, timeout=10.0):
+        """(status, headers dict lower-cased, body bytes) of one request to
+        the admin port."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
+        try:
+            conn.request(method, path, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
 
     # -- addresses --
 

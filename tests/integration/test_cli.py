@@ -44,6 +44,7 @@ class TestBadFlags(unittest.TestCase):
 
     def base(self, state=None):
         return ["--main_port=0", "--voice_port=0", "--grpc_address=127.0.0.1:0",
+                "--admin_address=127.0.0.1:0",
                 "--state=%s" % (state or (self.dir / ("s%d.db" % new_id())))]
 
     def check_fails(self, args, base=True):

@@ -231,6 +231,7 @@ class TestRefusesToStart(unittest.TestCase):
     def check_fails(self, args, message):
         state = self.dir / ("refused-%d.db" % new_id())
         argv = [HERALD_BIN, "--plain", "--main_port=0", "--voice_port=0",
+                "--admin_address=127.0.0.1:0",
                 "--state=%s" % state] + args
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
         self.assertEqual(p.returncode, 2, p.stderr)

@@ -175,7 +175,8 @@ class TestTicketKeyFileErrors(HeraldCase):
         os.chmod(path, mode)
         state = self.h.state_dir / ("s%d.db" % new_id())
         p = subprocess.run([HERALD_BIN, "--main_port=0", "--voice_port=0",
-                            "--grpc_address=127.0.0.1:0", "--state=%s" % state,
+                            "--grpc_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+                            "--state=%s" % state,
                             "--tls_ticket_keys=%s" % path],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=15)
         return p.returncode, p.stderr.decode()

@@ -1,0 +1,68 @@
+#include "service/config_sources.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+extern char** environ;
+
+namespace herald::service {
+namespace {
+
+constexpr char kPrefix[] = "HERALD_";
+
+// `value` as is when it is one printable word, else quoted and escaped.
+std::string Quoted(const std::string& value) {
+  bool plain = !value.empty();
+  for (char c : value) {
+    if (c <= ' ' || c >= 0x7F || c == '"' || c == '\\' || c == '(' ||
+        c == ')') {
+      plain = false;
+    }
+  }
+  return plain ? value : absl::StrCat("\"", absl::CHexEscape(value), "\"");
+}
+
+}  // namespace
+
+std::string EnvVarName(const std::string& flag_name) {
+  return absl::StrCat(kPrefix, absl::AsciiStrToUpper(flag_name));
+}
+
+Environment ProcessEnvironment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || entry.rfind(kPrefix, 0) != 0) continue;
+    env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+std::vector<ConfigEntry> EnvironmentEntries(const Environment& env) {
+  std::vector<ConfigEntry> entries;
+  for (const std::string& name : FlagNames()) {
+    const std::string var = EnvVarName(name);
+    auto it = env.find(var);
+    if (it == env.end()) continue;
+    entries.push_back(
+        ConfigEntry{name, it->second, absl::StrCat("env ", var), var});
+  }
+  return entries;
+}
+
+std::string DescribeEffectiveConfig(const HeraldOptions& options) {
+  if (options.given.empty()) return "config: all settings default";
+  std::string out = "config: ";
+  const char* sep = "";
+  for (const auto& [name, origin] : options.given) {
+    absl::StrAppend(&out, sep, name, "=", Quoted(origin.value), " (",
+                    origin.source, ")");
+    sep = ", ";
+  }
+  absl::StrAppend(&out, "; other settings default");
+  return out;
+}
+
+}  // namespace herald::service
