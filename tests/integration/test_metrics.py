@@ -4,14 +4,11 @@ promtool's lint of the scraped text."""
 
 import asyncio
 import json
-import re
 import subprocess
 import time
-import unittest
-import urllib.request
 
-from harness import (HeraldCase, HERALD_BIN, ev, expect_all, message_created, new_id,
-                     new_token, pair, pb)
+from harness import (HeraldCase, ev, message_created, new_id, new_token, pair, pb,
+                     raw_ws_connect)
 
 PROMTOOL = "/usr/bin/promtool"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -38,9 +35,8 @@ class TestMetrics(HeraldCase):
     PER_TEST = True  # every count starts from zero
 
     def get(self, path):
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.h.admin_port, path),
-                                    timeout=5) as r:
-            return r.status, r.headers.get("Content-Type"), r.read().decode("utf-8")
+        status, headers, body = self.h.admin_get(path)
+        return status, headers.get("content-type"), body.decode("utf-8")
 
     async def scrape(self):
         status, ctype, body = await asyncio.to_thread(self.get, "/metrics")
@@ -218,9 +214,9 @@ class TestMetricsPlain(HeraldCase):
         await self.main(token, uid, sync=False)
 
         def get():
-            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.h.admin_port,
-                                        timeout=5) as r:
-                return r.read().decode()
+            status, _, body = self.h.admin_get("/metrics")
+            self.assertEqual(status, 200)
+            return body.decode()
         deadline = time.monotonic() + 5
         key = 'herald_connections{socket="main",transport="ws",tls_version="none"}'
         while series(await asyncio.to_thread(get)).get(key) != 1:
@@ -229,7 +225,74 @@ class TestMetricsPlain(HeraldCase):
         self.assertNotIn("TLSv1", await asyncio.to_thread(get))
 
 
-class TestVersion(unittest.TestCase):
-    def test_version_flag(self):
-        r = subprocess.run([HERALD_BIN, "--version"], capture_output=True, timeout=10)
-        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"herald 0.1.0\n", b""))
+class _Scraping:
+    """Reads single series off /metrics."""
+
+    async def metric(self, key):
+        status, _, body = await asyncio.to_thread(self.h.admin_get, "/metrics")
+        self.assertEqual(status, 200)
+        return series(body.decode()).get(key)
+
+    async def wait_metric(self, key, value, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while (got := await self.metric(key)) != value:
+            self.assertLess(time.monotonic(), deadline, "%s is %r, expected %r"
+                            % (key, got, value))
+            await asyncio.sleep(0.05)
+
+
+class TestMetricsSlowConsumer(_Scraping, HeraldCase):
+    """The 4008 close, the queue bytes gauge and the flush histogram, with a
+    client that never reads (a raw socket)."""
+    HERALD_ARGS = ("--plain", "--max_queue_bytes=65536", "--socket_send_buffer_bytes=4096",
+                   "--threads=1")
+    PER_TEST = True
+
+    async def test_slow_consumer_and_queue_bytes(self):
+        s = new_id()
+        token = await self.session(new_id(), [s])
+        sock, _ = await asyncio.to_thread(raw_ws_connect, self.h.main_port,
+                                          "/?token=" + token, False, 4096)
+        try:
+            await self.wait_metric('herald_connections{socket="main",transport="ws",'
+                                   'tls_version="none"}', 1)
+            peak, recipients, n = 0, 1, 0
+            while recipients == 1:
+                n += 1
+                self.assertLess(n, 100, "never closed as a slow consumer")
+                request, _ = message_created(id=n, server_id=s, text="x" * 8000)
+                recipients = await self.publish(request)
+                peak = max(peak, await self.metric("herald_queue_bytes"))
+            self.assertGreater(peak, 0, "herald_queue_bytes never showed the backlog")
+            self.assertLessEqual(peak, 65536)
+            await self.wait_metric("herald_slow_consumer_closes_total", 1)
+            self.assertEqual(await self.metric("herald_ping_timeouts_total"), 0)
+            self.assertEqual(await self.metric("herald_frames_delivered_total"), n - 1)
+            self.assertGreaterEqual(await self.metric("herald_flush_queue_bytes_count"), 1)
+            self.assertEqual(await self.metric("herald_events_published_total"
+                                               '{event="message_created"}'), n)
+        finally:
+            sock.close()
+        await self.wait_metric("herald_sockets", 0)
+        self.assertEqual(await self.metric("herald_queue_bytes"), 0)
+
+
+
+class TestMetricsPingTimeout(_Scraping, HeraldCase):
+    """The 4009 close of a client that never answers pings."""
+    HERALD_ARGS = ("--plain", "--ping_interval_ms=100")
+    PER_TEST = True
+
+    async def test_ping_timeout(self):
+        token = await self.session(new_id(), [new_id()])
+        sock, _ = await asyncio.to_thread(raw_ws_connect, self.h.main_port,
+                                          "/?token=" + token, False)
+        try:
+            await self.wait_metric("herald_ping_timeouts_total", 1)
+            self.assertEqual(await self.metric("herald_slow_consumer_closes_total"), 0)
+            await self.wait_metric('herald_connections{socket="main",transport="ws",'
+                                   'tls_version="none"}', 0)
+            self.assertEqual(await self.metric(
+                'herald_connections_accepted_total{socket="main"}'), 1)
+        finally:
+            sock.close()
