@@ -4,11 +4,12 @@ promtool's lint of the scraped text."""
 
 import asyncio
 import json
+import ssl
 import subprocess
 import time
 
-from harness import (HeraldCase, ev, message_created, new_id, new_token, pair, pb,
-                     raw_ws_connect)
+from harness import (HeraldCase, ev, insecure_client_context, message_created, new_id,
+                     new_token, pair, pb, raw_ws_connect)
 
 PROMTOOL = "/usr/bin/promtool"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -183,6 +184,19 @@ class TestMetrics(HeraldCase):
                              'tls_version="TLSv1.3"}'], 0)
         self.assertEqual(got['herald_connections_accepted_total{socket="main"}'], 1)
         self.assertEqual(got["herald_voice_users"], 0)
+
+    async def test_tls12_label(self):
+        uid = new_id()
+        token = await self.session(uid, [new_id()])
+        ctx = insecure_client_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        await self.main(token, uid, sync=False, ssl=ctx)
+        got = await self.wait_series(
+            'herald_connections{socket="main",transport="wss",tls_version="TLSv1.2"}', 1)
+        self.assertEqual(got['herald_connections{socket="main",transport="wss",'
+                             'tls_version="TLSv1.3"}'], 0)
+        self.assertEqual((await self.stats())["connections"]["by_transport"],
+                         {"wss": 1, "ws": 0})
 
     async def test_history_samples_every_second(self):
         await asyncio.sleep(2.5)
