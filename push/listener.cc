@@ -19,7 +19,7 @@ using tcp = asio::ip::tcp;
 
 absl::StatusOr<std::unique_ptr<Listener>> Listener::Create(
     const std::string& address, uint16_t port, Connection::Kind kind,
-    std::vector<Worker*> workers, asio::ssl::context* tls,
+    std::vector<Worker*> workers, const TlsContextStore* tls,
     SharedCounters& counters) {
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(address, ec);
@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Create(
 }
 
 Listener::Listener(tcp::acceptor acceptor, Connection::Kind kind,
-                   std::vector<Worker*> workers, asio::ssl::context* tls,
+                   std::vector<Worker*> workers, const TlsContextStore* tls,
                    SharedCounters& counters)
     : acceptor_(std::move(acceptor)),
       retry_timer_(workers.front()->io_context()),
@@ -114,7 +114,7 @@ void Listener::OnAccept(boost::system::error_code ec, tcp::socket socket,
     std::shared_ptr<Connection> session;
     if (tls != nullptr) {
       session = std::make_shared<TlsSession>(*worker, kind, std::move(socket),
-                                             tls->native_handle(),
+                                             tls->Current(),
                                              worker->options().tls_own_records);
     } else {
       session =

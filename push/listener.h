@@ -7,9 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "boost/asio/ip/tcp.hpp"
-#include "boost/asio/ssl/context.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "push/connection.h"
+#include "push/tls_context_store.h"
 #include "push/worker.h"
 
 namespace herald::push {
@@ -40,7 +40,7 @@ class Listener {
   // Binds and listens; port 0 picks a free port.
   static absl::StatusOr<std::unique_ptr<Listener>> Create(
       const std::string& address, uint16_t port, Connection::Kind kind,
-      std::vector<Worker*> workers, boost::asio::ssl::context* tls,
+      std::vector<Worker*> workers, const TlsContextStore* tls,
       SharedCounters& counters);
 
   ~Listener();
@@ -51,7 +51,7 @@ class Listener {
 
  private:
   Listener(boost::asio::ip::tcp::acceptor acceptor, Connection::Kind kind,
-           std::vector<Worker*> workers, boost::asio::ssl::context* tls,
+           std::vector<Worker*> workers, const TlsContextStore* tls,
            SharedCounters& counters);
   void DoAccept();
   void OnAccept(boost::system::error_code ec,
@@ -84,7 +84,7 @@ class Listener {
   boost::asio::steady_timer retry_timer_;
   const Connection::Kind kind_;
   const std::vector<Worker*> workers_;
-  boost::asio::ssl::context* const tls_;
+  const TlsContextStore* const tls_;  // null: plain ws://
   SharedCounters& counters_;
   uint16_t port_ = 0;
   size_t next_worker_ = 0;

@@ -1,6 +1,5 @@
 #include "push/push_server.h"
 
-#include <openssl/ssl.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -12,63 +11,9 @@
 #include "absl/time/time.h"
 #include "push/close_codes.h"
 #include "push/log.h"
-#include "push/tls13_secrets.h"
 
 namespace herald::push {
-namespace ssl = boost::asio::ssl;
-
 namespace {
-
-absl::StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(
-    const PushOptions& options, TlsTicketKeys* ticket_keys) {
-  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                   ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-  boost::system::error_code ec;
-  ctx->use_certificate_chain_file(options.tls_cert_file, ec);
-  if (ec) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot load TLS certificate ", options.tls_cert_file,
-                     ": ", ec.message()));
-  }
-  ctx->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
-  if (ec) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot load TLS key ", options.tls_key_file, ": ", ec.message()));
-  }
-  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("TLS key ", options.tls_key_file,
-                     " does not match certificate ", options.tls_cert_file));
-  }
-  // Idle connections keep no read/write buffers.
-  SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  // No session cache: it would hold memory per session. Resumption, when
-  // on, is by stateless tickets only (the client keeps the state), so a
-  // restarted node's clients skip the signature and key exchange.
-  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_TICKET);
-  if (ticket_keys != nullptr && !ticket_keys->Install(ctx->native_handle())) {
-    return absl::InternalError("cannot set up TLS session tickets");
-  }
-  // TLS 1.3 suites by the server's preference: AES-128-GCM first (what
-  // browsers pick themselves; ~30% less AES work per byte than AES-256,
-  // whose 128-bit security margin is the same for a push stream), except
-  // for clients that put ChaCha20 first (no AES hardware: phones).
-  if (SSL_CTX_set_ciphersuites(ctx->native_handle(),
-                               "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
-                               "TLS_CHACHA20_POLY1305_SHA256") != 1) {
-    return absl::InternalError("cannot set the TLS 1.3 cipher suites");
-  }
-  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                                SSL_OP_PRIORITIZE_CHACHA);
-  if (options.tls_own_records && !Tls13Secrets::Install(ctx->native_handle())) {
-    return absl::InternalError("cannot set up TLS 1.3 record handling");
-  }
-  return ctx;
-}
 
 // One Route call fanned out to every worker.
 struct RouteOp {
@@ -92,7 +37,7 @@ absl::StatusOr<std::unique_ptr<PushServer>> PushServer::Create(
       if (!keys.ok()) return keys.status();
       server->ticket_keys_ = std::move(*keys);
     }
-    auto tls = MakeTlsContext(opts, server->ticket_keys_.get());
+    auto tls = TlsContextStore::Create(opts, server->ticket_keys_.get());
     if (!tls.ok()) return tls.status();
     server->tls_ = std::move(*tls);
   }
@@ -230,6 +175,15 @@ PushStats PushServer::CollectStats(bool walk,
     s.handshaking = answers->handshaking;
   }
   return s;
+}
+
+absl::StatusOr<std::string> PushServer::ReloadTls() {
+  if (!tls_) return std::string("plain ws://, no TLS certificate");
+  return tls_->Reload();
+}
+
+std::string PushServer::TlsDescription() const {
+  return tls_ ? tls_->Describe() : std::string("plain ws://");
 }
 
 void PushServer::Route(Delivery delivery, RoutedCallback done) {

@@ -4,13 +4,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "boost/asio/ssl/context.hpp"
 #include "push/gate.h"
 #include "push/listener.h"
 #include "push/memory_trimmer.h"
 #include "push/push_options.h"
 #include "push/push_stats.h"
 #include "push/router.h"
+#include "push/tls_context_store.h"
 #include "push/tls_ticket_keys.h"
 #include "push/worker.h"
 
@@ -19,8 +19,8 @@ namespace herald::push {
 // The WebSocket data plane: the I/O workers, the main and voice listeners,
 // and the Router the control plane publishes through.
 //
-// Thread: Create, Start and Shutdown from one controlling thread; the
-// Router methods from any thread.
+// Thread: Create, Start, ReloadTls and Shutdown from one controlling
+// thread; the Router methods from any thread.
 class PushServer final : public Router {
  public:
   // Loads the TLS material and binds both ports; nothing runs yet.
@@ -46,6 +46,14 @@ class PushServer final : public Router {
   // `grace` for the close handshakes, then stops the threads.
   void Shutdown(std::chrono::milliseconds grace);
 
+  // Loads --tls_cert/--tls_key again for new handshakes on both ports
+  // (controlling thread; connections already open are untouched). Returns
+  // the certificate now served, or the error, naming the file, with the
+  // previous certificate kept.
+  absl::StatusOr<std::string> ReloadTls();
+  // The certificate new handshakes get ("subject ..., not after ...").
+  std::string TlsDescription() const;
+
   // Router.
   void Route(Delivery delivery, RoutedCallback done) override;
   void CloseUser(int64_t user_id, std::string token, uint16_t code,
@@ -58,9 +66,9 @@ class PushServer final : public Router {
 
   PushOptions options_;
   SharedCounters counters_;
-  // Outlives tls_, whose ticket callback uses it.
+  // Outlives tls_ and every handshake: the ticket callback uses it.
   std::unique_ptr<TlsTicketKeys> ticket_keys_;
-  std::unique_ptr<boost::asio::ssl::context> tls_;
+  std::unique_ptr<TlsContextStore> tls_;  // null with --plain
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Listener> main_;
   std::unique_ptr<Listener> voice_;

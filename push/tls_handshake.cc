@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "push/openssl_transport.h"
 #include "push/tls13_record_transport.h"
@@ -11,8 +12,9 @@
 
 namespace herald::push {
 
-TlsHandshake::TlsHandshake(SSL_CTX* ctx, int fd, bool own_records)
-    : ctx_(ctx), fd_(fd), own_records_(own_records) {}
+TlsHandshake::TlsHandshake(std::shared_ptr<SSL_CTX> ctx, int fd,
+                           bool own_records)
+    : ctx_(std::move(ctx)), fd_(fd), own_records_(own_records) {}
 
 TlsHandshake::~TlsHandshake() {
   if (ssl_ != nullptr) SSL_free(ssl_);
@@ -28,7 +30,7 @@ TlsHandshake::Step TlsHandshake::CreateSslOnFirstBytes(
   }
   // EOF, an error, or not a handshake record (22): no TLS client.
   if (got <= 0 || first != 22) return Step::kFailed;
-  ssl_ = SSL_new(ctx_);
+  ssl_ = SSL_new(ctx_.get());
   if (ssl_ == nullptr) return Step::kFailed;
   SSL_set_fd(ssl_, fd_);
   SSL_set_accept_state(ssl_);

@@ -23,7 +23,9 @@ class TlsHandshake {
  public:
   using Step = TlsTransport::Step;
 
-  TlsHandshake(SSL_CTX* ctx, int fd, bool own_records);
+  // `ctx` stays alive until the handshake ends (a reload may replace the
+  // context new handshakes get meanwhile).
+  TlsHandshake(std::shared_ptr<SSL_CTX> ctx, int fd, bool own_records);
   ~TlsHandshake();
   TlsHandshake(const TlsHandshake&) = delete;
   TlsHandshake& operator=(const TlsHandshake&) = delete;
@@ -41,7 +43,7 @@ class TlsHandshake {
   // handshake record; kWaiting until bytes arrive, kFailed on EOF/garbage.
   Step CreateSslOnFirstBytes(TlsTransport::Waits& waits);
 
-  SSL_CTX* const ctx_;
+  const std::shared_ptr<SSL_CTX> ctx_;
   const int fd_;
   const bool own_records_;
   SSL* ssl_ = nullptr;

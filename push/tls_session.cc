@@ -7,11 +7,11 @@ namespace herald::push {
 namespace asio = boost::asio;
 
 TlsSession::TlsSession(Worker& worker, Kind kind, asio::ip::tcp::socket socket,
-                       SSL_CTX* ctx, bool own_records)
+                       std::shared_ptr<SSL_CTX> ctx, bool own_records)
     : Connection(worker, kind), socket_(std::move(socket)) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
-  handshake_.emplace(ctx, socket_.native_handle(), own_records);
+  handshake_.emplace(std::move(ctx), socket_.native_handle(), own_records);
 }
 
 void TlsSession::AsyncTransportHandshake() {

@@ -21,7 +21,7 @@ namespace herald::push {
 class TlsSession final : public Connection, private TlsTransport::Waits {
  public:
   TlsSession(Worker& worker, Kind kind, boost::asio::ip::tcp::socket socket,
-             SSL_CTX* ctx, bool own_records);
+             std::shared_ptr<SSL_CTX> ctx, bool own_records);
 
   Transport transport() const override { return transport_kind_; }
 

@@ -108,6 +108,8 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     if (!admin.ok()) return admin.status();
     app->admin_ = std::move(*admin);
   }
+  app->grpc_tls_ = options.grpc_auth.tls();
+  app->SetHealth(true);
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
   LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
@@ -164,10 +166,46 @@ std::string HeraldApp::StatsJson() const {
   return RenderStatsJson(stats_->Collect());
 }
 
+void HeraldApp::SetHealth(bool serving) {
+  if (!grpc_) return;
+  grpc::HealthCheckServiceInterface* health = grpc_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(kHealthServiceName, serving);
+  health->SetServingStatus("", serving);
+}
+
+absl::StatusOr<std::string> HeraldApp::Reload() {
+  const std::string& cert = push_->options().tls_cert_file;
+  const std::string grpc_note =
+      grpc_tls_ ? "; gRPC TLS certificate unchanged (restart to replace it)"
+                : "";
+  auto tls = push_->ReloadTls();
+  if (!tls.ok()) {
+    const std::string line =
+        absl::StrCat("reload: ", tls.status().message(),
+                     "; still serving the previous WebSocket certificate (",
+                     push_->TlsDescription(), ")", grpc_note);
+    LogError(line);
+    return absl::Status(tls.status().code(), line);
+  }
+  const std::string line =
+      push_->options().plain
+          ? absl::StrCat("reload: nothing to reload (", *tls, ")", grpc_note)
+          : absl::StrCat("reload: WebSocket TLS certificate ", cert, ": ", *tls,
+                         grpc_note);
+  LogInfo(line);
+  return line;
+}
+
+void HeraldApp::BeginDrain() {
+  if (draining_.exchange(true, std::memory_order_acq_rel)) return;
+  SetHealth(false);
+}
+
 void HeraldApp::Shutdown() {
   if (stopped_) return;
+  BeginDrain();
   stopped_ = true;
-  draining_.store(true, std::memory_order_release);
   if (stats_) stats_->Stop();
   if (reaper_) reaper_->Stop();
   if (grpc_) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
@@ -22,7 +23,8 @@ namespace herald::service {
 // The whole herald process: registry, WebSocket data plane, gRPC API, and
 // the order they start and stop in.
 //
-// Thread: Start and Shutdown from the main thread.
+// Thread: Start, Reload, BeginDrain and Shutdown from the main thread;
+// draining() from any thread.
 class HeraldApp {
  public:
   // Opens the state, prepares TLS, binds every port and starts serving.
@@ -38,7 +40,23 @@ class HeraldApp {
   uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
   const std::string& node_name() const { return node_name_; }
 
-  // Stops the gRPC API, closes every socket with 1001, flushes the state.
+  // SIGHUP: loads the WebSocket TLS certificate and key (--tls_cert,
+  // --tls_key, or the generated <state>.cert.pem/.key.pem) again from the
+  // same files for new handshakes on both ports; open connections are
+  // untouched and the ticket keys stay, so resumption goes on working.
+  // Nothing else changes (the gRPC port keeps its credentials until a
+  // restart). Returns a one-line summary of what is now served, or the
+  // error naming the file and its problem (the previous certificate is
+  // kept). Logs either.
+  absl::StatusOr<std::string> Reload();
+
+  // SIGTERM/SIGINT: draining() becomes true and gRPC health answers
+  // NOT_SERVING for "herald.v1.Herald" and "" at once; everything else
+  // goes on serving until Shutdown. Idempotent.
+  void BeginDrain();
+
+  // BeginDrain, then stops the gRPC API, closes every socket with 1001,
+  // flushes the state.
   void Shutdown();
 
   // True from the moment shutdown (SIGTERM) begins: /readyz answers 503 and
@@ -52,8 +70,12 @@ class HeraldApp {
   // herald's numbers (for GetStats); set once Start returns.
   const StatsCollector& stats() const { return *stats_; }
 
+  // The gRPC service name health checks ask about.
+  static constexpr char kHealthServiceName[] = "herald.v1.Herald";
+
  private:
   HeraldApp() = default;
+  void SetHealth(bool serving);
 
   // The admin port's paths and their handlers.
   std::map<std::string, AdminHandler> AdminRoutes();
@@ -78,6 +100,7 @@ class HeraldApp {
   std::unique_ptr<AdminHttpServer> admin_;
   int grpc_port_ = 0;
   std::string node_name_;
+  bool grpc_tls_ = false;  // --grpc_tls_cert given (not reloaded)
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
 };

@@ -2,7 +2,10 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,46 @@ int CheckConfig(const herald::service::HeraldOptions& options) {
   printf("config ok\n%s\n",
          herald::service::DescribeEffectiveConfig(options).c_str());
   return 0;
+}
+
+using herald::service::HeraldApp;
+
+// Waits for SIGTERM or SIGINT (returned), reloading on every SIGHUP.
+int WaitForStop(const sigset_t& signals, HeraldApp& app) {
+  for (;;) {
+    int received = 0;
+    if (sigwait(&signals, &received) != 0) continue;
+    if (received != SIGHUP) return received;
+    (void)app.Reload();  // logs what it did
+  }
+}
+
+// Keeps serving for `delay` after the health flip; a second SIGTERM or
+// SIGINT ends the wait early, SIGHUP still reloads.
+void WaitDrainDelay(const sigset_t& signals, std::chrono::milliseconds delay,
+                    HeraldApp& app) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point end = Clock::now() + delay;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        end - Clock::now());
+    if (left.count() <= 0) return;
+    const timespec timeout{
+        .tv_sec = static_cast<time_t>(left.count() / 1000000000),
+        .tv_nsec = static_cast<long>(left.count() % 1000000000)};
+    const int received = sigtimedwait(&signals, nullptr, &timeout);
+    if (received < 0) {
+      if (errno == EAGAIN) return;
+      continue;  // EINTR
+    }
+    if (received == SIGHUP) {
+      (void)app.Reload();
+      continue;
+    }
+    herald::LogInfo("signal ", received, " (", strsignal(received),
+                    ") again: ending the drain delay");
+    return;
+  }
 }
 
 }  // namespace
@@ -69,6 +112,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -89,9 +133,13 @@ int main(int argc, char** argv) {
   printf("%s\n", ready.c_str());
   fflush(stdout);
 
-  int received = 0;
-  sigwait(&signals, &received);
-  herald::LogInfo("signal ", received, ": shutting down");
+  const int received = WaitForStop(signals, **app);
+  (*app)->BeginDrain();
+  herald::LogInfo("signal ", received, " (", strsignal(received),
+                  "): draining, health NOT_SERVING; shutting down in ",
+                  options->drain_delay.count(), " ms");
+  WaitDrainDelay(signals, options->drain_delay, **app);
+  herald::LogInfo("shutting down");
   (*app)->Shutdown();
   return 0;
 }

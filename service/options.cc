@@ -136,18 +136,17 @@ Setter BoolFlag(const char* name, std::function<bool&(HeraldOptions&)> field) {
 
 Setter MillisFlag(const char* name,
                   std::function<std::chrono::milliseconds&(HeraldOptions&)> f,
-                  int64_t min) {
-  return Setter(
-      FlagType::kInteger, [=](HeraldOptions& o, const std::string& v) {
-        int64_t ms = 0;
-        if (!ParseNumber<int64_t>(v, min, 86400000, &ms)) {
-          return Bad(
-              name, v,
-              absl::StrCat("milliseconds from ", min, " to 86400000").c_str());
-        }
-        f(o) = std::chrono::milliseconds(ms);
-        return absl::OkStatus();
-      });
+                  int64_t min, int64_t max = 86400000) {
+  return Setter(FlagType::kInteger, [=](HeraldOptions& o,
+                                        const std::string& v) {
+    int64_t ms = 0;
+    if (!ParseNumber<int64_t>(v, min, max, &ms)) {
+      return Bad(name, v,
+                 absl::StrCat("milliseconds from ", min, " to ", max).c_str());
+    }
+    f(o) = std::chrono::milliseconds(ms);
+    return absl::OkStatus();
+  });
 }
 
 // Also records that the flag was given.
@@ -420,6 +419,17 @@ const std::map<std::string, Flag>& Flags() {
               return o.push.handshake_evict_after;
             },
             10)}},
+      {"drain_delay_ms",
+       {"after SIGTERM/SIGINT, time herald keeps serving with gRPC health "
+        "NOT_SERVING and /readyz 503 before it closes connections (a second "
+        "signal ends the wait)",
+        false,
+        MillisFlag(
+            "drain_delay_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.drain_delay;
+            },
+            0, 60000)}},
       {"max_text_bytes",
        {"largest message text accepted by Publish", false,
         NumberFlag<size_t>(
@@ -451,46 +461,49 @@ const std::map<std::string, Flag>& Flags() {
         "/stats.json, the status page at /); port 0: any free port; empty: "
         "off. Unauthenticated: keep it on loopback or a private network",
         false,
-        [](HeraldOptions& o, const std::string& v) {
-          o.admin_address = v;
-          return absl::OkStatus();
-        }}},
+        Setter(FlagType::kString,
+               [](HeraldOptions& o, const std::string& v) {
+                 o.admin_address = v;
+                 return absl::OkStatus();
+               })}},
       {"admin_max_connections",
        {"open connections to the admin port; beyond, new ones are closed "
         "at once",
         false,
         NumberFlag<size_t>(
             "admin_max_connections",
-            [](HeraldOptions& o) -> size_t& {
-              return o.admin_limits.max_connections;
-            },
+            [](HeraldOptions& o)
+                -> size_t& { return o.admin_limits.max_connections; },
             1, 10000)}},
       {"admin_timeout_ms",
        {"time an admin port client has to send a request (and idle time of "
         "a kept-alive connection) before it is closed",
-        false, [](HeraldOptions& o, const std::string& v) {
-          uint32_t ms = 0;
-          if (!ParseNumber<uint32_t>(v, 100, 600000, &ms)) {
-            return Bad("admin_timeout_ms", v, "an integer from 100 to 600000");
-          }
-          o.admin_limits.timeout = std::chrono::milliseconds(ms);
-          return absl::OkStatus();
-        }}},
+        false,
+        MillisFlag(
+            "admin_timeout_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.admin_limits.timeout;
+            },
+            100, 600000)}},
       {"node_name",
        {"this node's name in stats and the admin API (default: the host "
         "name)",
-        false, [](HeraldOptions& o, const std::string& v) {
-          if (v.empty() || v.size() > 64) {
-            return Bad("node_name", v, "1 to 64 characters");
-          }
-          for (char c : v) {
-            if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.') {
-              return Bad("node_name", v, "letters, digits, '-', '_', '.'");
-            }
-          }
-          o.node_name = v;
-          return absl::OkStatus();
-        }}},
+        false,
+        Setter(FlagType::kString,
+               [](HeraldOptions& o, const std::string& v) {
+                 if (v.empty() || v.size() > 64) {
+                   return Bad("node_name", v, "1 to 64 characters");
+                 }
+                 for (char c : v) {
+                   if (!absl::ascii_isalnum(c) && c != '-' && c != '_' &&
+                       c != '.') {
+                     return Bad("node_name", v,
+                                "letters, digits, '-', '_', '.'");
+                   }
+                 }
+                 o.node_name = v;
+                 return absl::OkStatus();
+               })}},
       {"verbose",
        {"log every connection's admission and end", true,
         BoolFlag("verbose",

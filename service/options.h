@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,6 +54,8 @@ struct HeraldOptions {
   // RLIMIT_NOFILE (push::FitDescriptorBudget).
   bool max_connections_given = false;
   bool max_handshaking_given = false;
+  // SIGTERM/SIGINT: serve this long after the health flip, then shut down.
+  std::chrono::milliseconds drain_delay{0};
   bool verbose = false;
   bool help = false;     // --help was given: print Usage() and exit 0
   bool version = false;  // --version was given: print the version, exit 0

@@ -225,5 +225,21 @@ TEST(OptionsTest, HandshakeEvictAfter) {
   EXPECT_FALSE(Parse({"--handshake_evict_after_ms=5"}).ok());
 }
 
+TEST(OptionsTest, DrainDelay) {
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->drain_delay, std::chrono::milliseconds(0));
+  auto o = Parse({"--drain_delay_ms=1500"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->drain_delay, std::chrono::milliseconds(1500));
+  EXPECT_TRUE(Parse({"--drain_delay_ms=60000"}).ok());
+  auto big = Parse({"--drain_delay_ms=60001"});
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().message(),
+            "invalid value '60001' for --drain_delay_ms: expected "
+            "milliseconds from 0 to 60000");
+  EXPECT_FALSE(Parse({"--drain_delay_ms=-1"}).ok());
+}
+
 }  // namespace
 }  // namespace herald::service
