@@ -10,6 +10,7 @@
 
 #include "boost/asio/post.hpp"
 #include "push/close_codes.h"
+#include "push/connection_log.h"
 #include "push/gate.h"
 #include "push/log.h"
 #include "push/worker.h"
@@ -46,6 +47,10 @@ Connection::Connection(Worker& worker, Kind kind)
 Connection::~Connection() = default;
 
 void Connection::Start() {
+  if (const int fd = SocketFd(); fd >= 0) {
+    socklen_t len = peer_.capacity();
+    if (getpeername(fd, peer_.data(), &len) == 0) peer_.resize(len);
+  }
   worker_.AddSocket(this);
   LimitSendBuffer();
   ArmTimer(worker_.options().handshake_timeout);
@@ -122,6 +127,7 @@ void Connection::AcceptUpgrade(HttpUpgrade::Outcome out) {
 
 void Connection::RejectHttp(std::string response) {
   http_.reset();
+  LogHttpRejected(*this, response);
   worker_.stats().http_rejected.Add(1);
   state_ = State::kRejecting;
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
@@ -129,11 +135,11 @@ void Connection::RejectHttp(std::string response) {
 
 void Connection::Admit(HttpUpgrade::Target target) {
   if (target.refusal_code != 0) {
-    Refuse(target.refusal_code, target.refusal_reason);
+    Refuse(target.refusal_code, target.refusal_reason, target.token);
     return;
   }
   if (!worker_.TryCountAdmitted()) {
-    Refuse(kCloseTooManyConnections, "too many connections");
+    Refuse(kCloseTooManyConnections, "too many connections", target.token);
     return;
   }
   counted_admitted_ = true;
@@ -141,13 +147,14 @@ void Connection::Admit(HttpUpgrade::Target target) {
   if (kind_ == Kind::kMain) {
     auto result = gate.AdmitMain(target.token);
     if (auto* refusal = std::get_if<Refusal>(&result)) {
-      Refuse(refusal->code, refusal->reason);
+      Refuse(refusal->code, refusal->reason, target.token);
       return;
     }
     auto& admission = std::get<MainAdmission>(result);
     user_id_ = admission.user_id;
     if (!worker_.TryCountUser(user_id_)) {
-      Refuse(kCloseTooManyConnections, "too many connections for this user");
+      Refuse(kCloseTooManyConnections, "too many connections for this user",
+             target.token);
       return;
     }
     counted_user_ = true;
@@ -157,7 +164,7 @@ void Connection::Admit(HttpUpgrade::Target target) {
   } else {
     auto result = gate.AdmitVoice(target.token, target.channel_id, id_);
     if (auto* refusal = std::get_if<Refusal>(&result)) {
-      Refuse(refusal->code, refusal->reason);
+      Refuse(refusal->code, refusal->reason, target.token);
       return;
     }
     auto& admission = std::get<VoiceAdmission>(result);
@@ -166,12 +173,12 @@ void Connection::Admit(HttpUpgrade::Target target) {
     registered_ = true;
     worker_.Register(this, {});
   }
-  LogDebug("conn ", id_, ": admitted user ", user_id_,
-           kind_ == Kind::kMain ? " (main)" : " (voice)");
+  LogAdmitted(*this);
 }
 
-void Connection::Refuse(uint16_t code, std::string_view reason) {
-  LogDebug("conn ", id_, ": refused ", code, " ", AsAbsl(reason));
+void Connection::Refuse(uint16_t code, std::string_view reason,
+                        std::string_view token) {
+  LogRefused(*this, code, reason, token);
   worker_.stats().refused[RefusalSlot(code)].Add(1);
   Close(code, reason);
 }
@@ -180,6 +187,8 @@ void Connection::Send(const Frame& frame) {
   if (state_ != State::kOpen || slow_) return;
   if (HeldBytes() + frame->size() > worker_.options().max_queue_bytes) {
     slow_ = true;
+    LogSlowConsumer(*this, HeldBytes() + frame->size(),
+                    worker_.options().max_queue_bytes);
     worker_.stats().slow_consumer_closes.Add(1);
     boost::asio::post(worker_.io_context(), [self = shared_from_this()] {
       self->CloseDiscarding(kCloseTooSlow, "too slow: send queue full");
@@ -373,6 +382,7 @@ bool Connection::closing() const {
 void Connection::PingTick() {
   if (state_ != State::kOpen) return;
   if (ping_outstanding_ && !activity_) {
+    LogPingTimeout(*this);
     worker_.stats().ping_timeouts.Add(1);
     CloseDiscarding(kClosePingTimeout, "ping timeout");
     return;
@@ -424,6 +434,7 @@ void Connection::Drain() {
 
 void Connection::Teardown() {
   if (state_ == State::kClosed) return;
+  LogClosed(*this);
   Unregister();
   state_ = State::kClosed;
   queue_.Clear();

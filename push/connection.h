@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "boost/asio/buffer.hpp"
+#include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/system/error_code.hpp"
 #include "push/client_frame_parser.h"
@@ -74,6 +75,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // The Gate's session key of the admission (not the token).
   const std::string& token() const { return token_; }
   bool admitted() const { return registered_; }
+  // The client's address and port (port 0: unknown), for the logs.
+  const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
   // Still in the TLS or HTTP handshake (may be evicted under a flood).
   bool handshaking() const { return state_ == State::kHandshake; }
   // ws, or wss with its TLS version (known once the handshake is done).
@@ -145,7 +148,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Sends the 101 response, then admits or refuses the target.
   void AcceptUpgrade(HttpUpgrade::Outcome outcome);
   void Admit(HttpUpgrade::Target target);
-  void Refuse(uint16_t code, std::string_view reason);
+  // `token`: what the client presented (its hash is logged), if any.
+  void Refuse(uint16_t code, std::string_view reason,
+              std::string_view token = {});
   // Leaves kOpen for kClosing; false (and nothing done) if not open. In the
   // handshake the connection is torn down instead.
   bool BeginClose();
@@ -179,6 +184,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool ping_outstanding_ = false;
 
   int64_t user_id_ = 0;
+  boost::asio::ip::tcp::endpoint peer_;
   std::string token_;  // Admission::session_key
   absl::flat_hash_set<int64_t> servers_;
 

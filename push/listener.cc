@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "push/connection_log.h"
 #include "push/log.h"
 #include "push/plain_session.h"
 #include "push/tls_session.h"
@@ -137,6 +138,10 @@ bool Listener::Screen(tcp::socket& socket, Worker* worker,
                          counters_.accepting.load(std::memory_order_relaxed);
   if (sockets >= o.max_connections + o.max_handshaking) {
     counters_.refused_descriptors.fetch_add(1, std::memory_order_relaxed);
+    boost::system::error_code ignored;
+    LogRefusedAtAccept(kind_, socket.remote_endpoint(ignored),
+                       "descriptor budget full (max_connections + "
+                       "max_handshaking sockets)");
     RefuseAtAccept(socket, false);
     return false;
   }
@@ -159,9 +164,12 @@ bool Listener::Screen(tcp::socket& socket, Worker* worker,
       return true;
     case PeerLimits::Verdict::kTooManyOpen:
       counters_.refused_ip_open.fetch_add(1, std::memory_order_relaxed);
+      LogRefusedAtAccept(kind_, remote, "too many connections from this IP");
       break;
     case PeerLimits::Verdict::kTooFast:
       counters_.refused_ip_rate.fetch_add(1, std::memory_order_relaxed);
+      LogRefusedAtAccept(kind_, remote,
+                         "too many new connections from this IP per second");
       break;
   }
   RefuseAtAccept(socket, tls_ == nullptr);
@@ -188,8 +196,10 @@ void Listener::OnAcceptError(boost::system::error_code ec) {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_error_log_ >= std::chrono::seconds(1)) {
     last_error_log_ = now;
-    LogWarning("accept on port ", port_, " failed: ", ec.message(),
-               " (counted; logged at most once a second)");
+    Log(LogLevel::kWarning, "accept_failed",
+        {{"port", port_},
+         {"error", ec.message()},
+         {"note", "counted; logged at most once a second"}});
   }
   const bool out_of_fds = ec.value() == EMFILE || ec.value() == ENFILE;
   if (out_of_fds && ShedWithSpare()) {

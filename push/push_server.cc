@@ -196,7 +196,10 @@ void PushServer::Route(Delivery delivery, RoutedCallback done) {
   std::sort(users.begin(), users.end());
   users.erase(std::unique(users.begin(), users.end()), users.end());
   auto op = std::make_shared<RouteOp>();
-  if (!delivery.payload.empty()) op->frame = MakeTextFrame(delivery.payload);
+  if (!delivery.payload.empty()) {
+    op->frame = MakeTextFrame(delivery.payload);
+    counters_.events_routed.fetch_add(1, std::memory_order_relaxed);
+  }
   op->delivery = std::move(delivery);
   op->done = std::move(done);
   op->remaining.store(static_cast<int>(workers_.size()));

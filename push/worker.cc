@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "push/gate.h"
+#include "push/log.h"
 
 namespace herald::push {
 
@@ -11,11 +12,13 @@ Worker::Worker(int index, const PushOptions& options, SharedCounters& counters)
       options_(options),
       counters_(counters),
       work_guard_(io_context_.get_executor()),
-      ping_timer_(io_context_) {}
+      ping_timer_(io_context_),
+      log_timer_(io_context_) {}
 
 void Worker::Start(Gate* gate) {
   gate_ = gate;
   SchedulePing();
+  ScheduleLogFlush();
   thread_ = std::thread([this] { io_context_.run(); });
 }
 
@@ -273,6 +276,15 @@ void Worker::OnPingTimer() {
   for (auto& [id, c] : by_id_) all.push_back(c);
   for (Connection* c : all) c->PingTick();
   SchedulePing();
+}
+
+void Worker::ScheduleLogFlush() {
+  log_timer_.expires_after(std::chrono::seconds(1));
+  log_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    FlushSuppressedLogs();
+    ScheduleLogFlush();
+  });
 }
 
 }  // namespace herald::push

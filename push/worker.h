@@ -45,6 +45,8 @@ struct SharedCounters {
   // times a listener found max_handshaking reached (and paused).
   std::atomic<uint64_t> evicted_handshakes{0};
   std::atomic<uint64_t> handshaking_pauses{0};
+  // Events routed with a frame (Router::Route with a payload).
+  std::atomic<uint64_t> events_routed{0};
   PeerLimits peers;
   UserQuota users;
 };
@@ -129,6 +131,8 @@ class Worker {
   void Subscribe(Connection* c, int64_t server_id);
   void SchedulePing();
   void OnPingTimer();
+  // Once a second: reports this thread's suppressed log records.
+  void ScheduleLogFlush();
   void PruneHandshakes();
 
   const int index_;
@@ -142,6 +146,7 @@ class Worker {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       work_guard_;
   boost::asio::steady_timer ping_timer_;
+  boost::asio::steady_timer log_timer_;
   std::thread thread_;
 
   std::vector<std::shared_ptr<Connection>> flush_;

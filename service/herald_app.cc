@@ -16,6 +16,48 @@
 #include "service/tls_material.h"
 
 namespace herald::service {
+namespace {
+
+void LogListen(std::string_view name, std::string_view address, int port,
+               std::string_view transport) {
+  Log(LogLevel::kInfo, "listen",
+      {{"name", name},
+       {"address", address},
+       {"port", port},
+       {"transport", transport}});
+}
+
+}  // namespace
+
+void HeraldApp::LogStarted(const HeraldOptions& options,
+                           const push::PushOptions& push_options,
+                           const HeraldApp& app, uint64_t nofile) {
+  const char* transport = push_options.plain ? "ws" : "wss";
+  LogListen("main", push_options.bind_address, app.main_port(), transport);
+  LogListen("voice", push_options.bind_address, app.voice_port(), transport);
+  Log(LogLevel::kInfo, "listen",
+      {{"name", "grpc"},
+       {"address", options.grpc_address},
+       {"port", app.grpc_port_},
+       {"transport", options.grpc_auth.tls() ? "grpc+tls" : "grpc"},
+       {"auth", GrpcAuthName(options.grpc_auth)}});
+  if (app.admin_port() != 0) {
+    Log(LogLevel::kInfo, "listen",
+        {{"name", "admin"},
+         {"address", options.admin_address},
+         {"port", app.admin_port()},
+         {"transport", "http"}});
+  }
+  Log(LogLevel::kInfo, "started",
+      {{"node", app.node_name()},
+       {"state", options.state},
+       {"rlimit_nofile", nofile},
+       {"max_connections", push_options.max_connections},
+       {"max_handshaking", push_options.max_handshaking},
+       {"fd_reserve", push_options.fd_reserve},
+       {"log_level", LogLevelName(GetLogLevel())},
+       {"log_refusals_per_sec", GetLogRefusalsPerSec()}});
+}
 
 absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     const HeraldOptions& options) {
@@ -112,14 +154,7 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   app->SetHealth(true);
   app->push_->Start(app->gate_.get());
   app->reaper_ = std::make_unique<SessionReaper>(*app->registry_, *app->push_);
-  LogInfo("herald serving: main ", push_options.plain ? "ws" : "wss", " :",
-          app->main_port(), ", voice :", app->voice_port(), ", gRPC ",
-          options.grpc_address, " (port ", app->grpc_port_, ", ",
-          GrpcAuthName(options.grpc_auth), "), state ", options.state,
-          "; RLIMIT_NOFILE ", nofile, ": max_connections ",
-          push_options.max_connections, ", max_handshaking ",
-          push_options.max_handshaking, ", fd_reserve ",
-          push_options.fd_reserve);
+  LogStarted(options, push_options, *app, nofile);
   return app;
 }
 
@@ -185,7 +220,7 @@ absl::StatusOr<std::string> HeraldApp::Reload() {
         absl::StrCat("reload: ", tls.status().message(),
                      "; still serving the previous WebSocket certificate (",
                      push_->TlsDescription(), ")", grpc_note);
-    LogError(line);
+    Log(LogLevel::kError, "reload", {{"msg", line}});
     return absl::Status(tls.status().code(), line);
   }
   const std::string line =
@@ -193,7 +228,7 @@ absl::StatusOr<std::string> HeraldApp::Reload() {
           ? absl::StrCat("reload: nothing to reload (", *tls, ")", grpc_note)
           : absl::StrCat("reload: WebSocket TLS certificate ", cert, ": ", *tls,
                          grpc_note);
-  LogInfo(line);
+  Log(LogLevel::kInfo, "reload", {{"msg", line}});
   return line;
 }
 
@@ -207,6 +242,8 @@ void HeraldApp::Shutdown() {
   BeginDrain();
   stopped_ = true;
   if (stats_) stats_->Stop();
+  const uint64_t admitted = push_ ? push_->counters().admitted.load() : 0;
+  const uint64_t sockets = push_ ? push_->counters().sockets.load() : 0;
   if (reaper_) reaper_->Stop();
   if (grpc_) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -216,6 +253,15 @@ void HeraldApp::Shutdown() {
   if (registry_) registry_->Flush();
   if (admin_) admin_->Stop();
   if (executor_) executor_->Stop();
+  if (!push_) return;
+  const std::chrono::duration<double> uptime =
+      std::chrono::steady_clock::now() - started_at_;
+  Log(LogLevel::kInfo, "shutdown",
+      {{"uptime_s", uptime.count()},
+       {"connections_closed", admitted},
+       {"sockets_closed", sockets},
+       {"sockets_left", push_->counters().sockets.load()},
+       {"events_published", push_->counters().events_routed.load()}});
 }
 
 }  // namespace herald::service

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -56,7 +57,8 @@ class HeraldApp {
   void BeginDrain();
 
   // BeginDrain, then stops the gRPC API, closes every socket with 1001,
-  // flushes the state.
+  // flushes the state, and logs the shutdown record (uptime, connections
+  // closed, events).
   void Shutdown();
 
   // True from the moment shutdown (SIGTERM) begins: /readyz answers 503 and
@@ -81,6 +83,10 @@ class HeraldApp {
   std::map<std::string, AdminHandler> AdminRoutes();
   // /readyz: 200 "ready", or 503 naming what is not ready.
   AdminResponse Readiness() const;
+  // The listen records (main, voice, gRPC) and the started record.
+  static void LogStarted(const HeraldOptions& options,
+                         const push::PushOptions& push_options,
+                         const HeraldApp& app, uint64_t nofile);
 
   // First: outlives everything that posts to it (the registry's writer
   // runs its last callbacks when the registry is destroyed).
@@ -101,6 +107,8 @@ class HeraldApp {
   int grpc_port_ = 0;
   std::string node_name_;
   bool grpc_tls_ = false;  // --grpc_tls_cert given (not reloaded)
+  std::chrono::steady_clock::time_point started_at_ =
+      std::chrono::steady_clock::now();
   bool stopped_ = false;
   std::atomic<bool> draining_{false};
 };

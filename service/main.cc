@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/support/log.h"
 #include "push/log.h"
 #include "service/config_check.h"
 #include "service/config_sources.h"
@@ -75,6 +76,19 @@ void WaitDrainDelay(const sigset_t& signals, std::chrono::milliseconds delay,
   }
 }
 
+// gRPC's own messages become records too, so that every stderr line has
+// the chosen format.
+void LogGrpcMessage(gpr_log_func_args* args) {
+  const herald::LogLevel level =
+      args->severity == GPR_LOG_SEVERITY_ERROR  ? herald::LogLevel::kError
+      : args->severity == GPR_LOG_SEVERITY_INFO ? herald::LogLevel::kInfo
+                                                : herald::LogLevel::kDebug;
+  herald::Log(level, "grpc",
+              {{"file", args->file != nullptr ? args->file : ""},
+               {"line", args->line},
+               {"msg", args->message != nullptr ? args->message : ""}});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,7 +111,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options->check_config) return CheckConfig(*options);
-  herald::SetLogVerbose(options->verbose);
+  herald::SetLogLevel(options->log_level);
+  herald::SetLogFormat(options->log_format);
+  herald::SetLogRefusalsPerSec(options->log_refusals_per_sec);
+  gpr_set_log_function(&LogGrpcMessage);
 
   // Every descriptor the hard limit allows: one per connection.
   rlimit files;
@@ -118,8 +135,13 @@ int main(int argc, char** argv) {
 
   auto app = herald::service::HeraldApp::Start(*options);
   if (!app.ok()) {
-    fprintf(stderr, "herald: %s\n",
-            std::string(app.status().message()).c_str());
+    if (options->log_format == herald::LogFormat::kJson) {
+      herald::Log(herald::LogLevel::kError, "start_failed",
+                  {{"error", app.status().message()}});
+    } else {
+      fprintf(stderr, "herald: %s\n",
+              std::string(app.status().message()).c_str());
+    }
     return 2;
   }
   // Logged once serving: a failed start stays a one-line error.
@@ -135,11 +157,13 @@ int main(int argc, char** argv) {
 
   const int received = WaitForStop(signals, **app);
   (*app)->BeginDrain();
-  herald::LogInfo("signal ", received, " (", strsignal(received),
-                  "): draining, health NOT_SERVING; shutting down in ",
-                  options->drain_delay.count(), " ms");
+  herald::Log(
+      herald::LogLevel::kInfo, "signal",
+      {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"},
+       {"number", received},
+       {"action", "draining"},
+       {"drain_delay_ms", static_cast<int64_t>(options->drain_delay.count())}});
   WaitDrainDelay(signals, options->drain_delay, **app);
-  herald::LogInfo("shutting down");
   (*app)->Shutdown();
   return 0;
 }

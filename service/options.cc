@@ -505,9 +505,49 @@ const std::map<std::string, Flag>& Flags() {
                  return absl::OkStatus();
                })}},
       {"verbose",
-       {"log every connection's admission and end", true,
-        BoolFlag("verbose",
-                 [](HeraldOptions& o) -> bool& { return o.verbose; })}},
+       {"the same as --log_level=debug (given as --verbose=false: no "
+        "change)",
+        true,
+        Setter(FlagType::kBoolean,
+               [](HeraldOptions& o, const std::string& v) {
+                 absl::Status st = BoolFlag(
+                     "verbose",
+                     [](HeraldOptions& o) -> bool& { return o.verbose; })(o, v);
+                 if (st.ok() && o.verbose) o.log_level = LogLevel::kDebug;
+                 return st;
+               })}},
+      {"log_level",
+       {"least severe records written: debug (every connection's admission "
+        "and end), info (default), warning or error",
+        false,
+        Setter(FlagType::kString,
+               [](HeraldOptions& o, const std::string& v) {
+                 if (!ParseLogLevel(v, &o.log_level)) {
+                   return Bad("log_level", v, "debug, info, warning or error");
+                 }
+                 return absl::OkStatus();
+               })}},
+      {"log_format",
+       {"stderr records as text (default: timestamp level event key=value "
+        "...) or json (one object per line)",
+        false,
+        Setter(FlagType::kString,
+               [](HeraldOptions& o, const std::string& v) {
+                 if (!ParseLogFormat(v, &o.log_format)) {
+                   return Bad("log_format", v, "text or json");
+                 }
+                 return absl::OkStatus();
+               })}},
+      {"log_refusals_per_sec",
+       {"records of each kind clients can cause (refused, slow_consumer, "
+        "ping_timeout, registry_error) written per second per I/O thread; "
+        "the rest are counted in a log_suppressed record once a second "
+        "(0: no limit)",
+        false,
+        NumberFlag<size_t>(
+            "log_refusals_per_sec",
+            [](HeraldOptions& o) -> size_t& { return o.log_refusals_per_sec; },
+            0, 1000000)}},
   };
   return *flags;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "push/log.h"
 #include "push/push_options.h"
 #include "service/admin_limits.h"
 #include "service/validator.h"
@@ -56,7 +57,12 @@ struct HeraldOptions {
   bool max_handshaking_given = false;
   // SIGTERM/SIGINT: serve this long after the health flip, then shut down.
   std::chrono::milliseconds drain_delay{0};
-  bool verbose = false;
+  bool verbose = false;  // --verbose: the same as --log_level=debug
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kText;
+  // Records of each client-triggered kind (refused, slow_consumer,
+  // ping_timeout, registry_error) per second per I/O thread; 0: no limit.
+  size_t log_refusals_per_sec = 10;
   bool help = false;     // --help was given: print Usage() and exit 0
   bool version = false;  // --version was given: print the version, exit 0
   // --check_config: validate everything, print `config ok`, exit 0 (or

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "push/log.h"
 
 namespace herald::service {
 namespace {
@@ -495,7 +496,17 @@ void SqliteStore::WriterLoop() {
   }
 }
 
+void SqliteStore::LogWriteError(const absl::Status& status, size_t ops) {
+  if (!LogAllowed(LogKind::kRegistryError)) return;
+  Log(LogLevel::kError, "registry_error",
+      {{"state", path_},
+       {"error", status.message()},
+       {"ops", ops},
+       {"note", "the batch is retried one change at a time"}});
+}
+
 void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
+  FlushSuppressedLogs();  // this writer thread's, once a second
   std::vector<absl::Status> statuses(batch.size());
   {
     absl::MutexLock lock(&db_mu_);
@@ -510,6 +521,7 @@ void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
           ApplyInTransaction(first, first + batch.size());
       last_commit_ok_.store(status.ok(), std::memory_order_relaxed);
       if (!status.ok()) {
+        LogWriteError(status, batch.size());
         if (batch.size() == 1) {
           statuses[0] = status;
         } else {

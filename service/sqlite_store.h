@@ -201,6 +201,8 @@ class SqliteStore {
   void Enqueue(Op op, Done done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
   void WriteBatch(std::vector<Pending>& batch);
+  // A failed commit: one registry_error record (rate-limited).
+  void LogWriteError(const absl::Status& status, size_t ops);
 
   const std::string path_;
   const size_t max_queued_ops_;

@@ -125,7 +125,7 @@ class TestConfigFile(unittest.TestCase):
 
     def test_effective_config_is_logged_with_sources(self):
         lines = [l for l in Path(self.h.stderr_path).read_text().splitlines()
-                 if " config: " in l]
+                 if ' message msg="config: ' in l]
         self.assertEqual(len(lines), 1, lines)
         line = lines[0]
         p = str(self.path)
@@ -137,7 +137,7 @@ class TestConfigFile(unittest.TestCase):
                      "state=%s (file %s:5)" % (self.state, p),
                      "voice_port=0 (file %s:3)" % p):
             self.assertIn(item, line)
-        self.assertTrue(line.endswith("; other settings default"), line)
+        self.assertTrue(line.endswith('; other settings default"'), line)
 
 
 class TestCheckConfig(unittest.TestCase):

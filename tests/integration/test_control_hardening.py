@@ -120,7 +120,8 @@ class TestStatePrivacy(HeraldCase):
         self.herald_may_exit = True
         with open(self.h.stderr_path, "rb") as f:
             log = f.read()
-        self.assertIn(b"admitted user %d" % uid, log)
+        self.assertRegex(log, rb"debug admitted socket=main peer=127\.0\.0\.1:\d+ "
+                         rb"user=%d " % uid)
         self.assertNotIn(token.encode(), log)
 
 

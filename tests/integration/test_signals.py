@@ -109,7 +109,7 @@ class TestReload(ReloadCase):
         a = await self.assert_serves(token, u, "herald-first", "A")
         self.install("herald-second")
         line = await self.sighup(r"reload: ")
-        self.assertRegex(line, r"^I.* reload: WebSocket TLS certificate %s: subject "
+        self.assertRegex(line, r"^\S+Z info +reload msg=\"reload: WebSocket TLS certificate %s: subject "
                          r"/CN=herald-second, not after " % re.escape(str(self.cert_file)))
         b = await self.assert_serves(token, u, "herald-second", "B")
         self.assertFalse(a.closed.is_set(), "A was closed by the reload: %s"
@@ -118,7 +118,7 @@ class TestReload(ReloadCase):
 
         self.cert_file.write_bytes(b"-----BEGIN CERTIFICATE-----\nbroken\n")
         line = await self.sighup(r"reload: ")
-        self.assertRegex(line, r"^E.* reload: cannot load TLS certificate %s: .+; still "
+        self.assertRegex(line, r"^\S+Z error +reload msg=\"reload: cannot load TLS certificate %s: .+; still "
                          r"serving the previous WebSocket certificate \(subject "
                          r"/CN=herald-second, " % re.escape(str(self.cert_file)))
         c = await self.assert_serves(token, u, "herald-second", "C")
@@ -149,7 +149,7 @@ class TestReload(ReloadCase):
             with self.subTest(what=what):
                 damage()
                 line = await self.sighup(r"reload: ")
-                self.assertRegex(line, r"^E.* reload: %s; still serving the previous "
+                self.assertRegex(line, r"^\S+Z error +reload msg=\"reload: %s; still serving the previous "
                                  r"WebSocket certificate \(subject /CN=herald-first, "
                                  % error)
                 clients.append(await self.assert_serves(token, u, "herald-first", what))

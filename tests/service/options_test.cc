@@ -92,6 +92,35 @@ TEST(OptionsTest, ParsesEveryKind) {
   EXPECT_FALSE(o->push.tls_own_records);
 }
 
+TEST(OptionsTest, LogFlags) {
+  auto o = Parse({});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->log_level, LogLevel::kInfo);
+  EXPECT_EQ(o->log_format, LogFormat::kText);
+  EXPECT_EQ(o->log_refusals_per_sec, 10u);
+  o = Parse(
+      {"--log_level=warning", "--log_format=json", "--log_refusals_per_sec=0"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->log_level, LogLevel::kWarning);
+  EXPECT_EQ(o->log_format, LogFormat::kJson);
+  EXPECT_EQ(o->log_refusals_per_sec, 0u);
+  o = Parse({"--verbose"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->log_level, LogLevel::kDebug);
+  o = Parse({"--verbose=false"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->log_level, LogLevel::kInfo);
+  for (const char* bad :
+       {"--log_level=warn", "--log_level=", "--log_format=xml",
+        "--log_refusals_per_sec=-1", "--log_refusals_per_sec=1000001"}) {
+    auto e = Parse({bad});
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(Parse({"--log_format=yaml"}).status().message(),
+            "invalid value 'yaml' for --log_format: expected text or json");
+}
+
 TEST(OptionsTest, HelpIsNotAnError) {
   auto o = Parse({"--help"});
   ASSERT_TRUE(o.ok());
