@@ -128,6 +128,7 @@ void Connection::AcceptUpgrade(HttpUpgrade::Outcome out) {
 void Connection::RejectHttp(std::string response) {
   http_.reset();
   LogHttpRejected(*this, response);
+  worker_.stats().http_rejected.Add(1);
   state_ = State::kRejecting;
   QueueRaw(std::make_shared<const std::string>(std::move(response)));
 }
@@ -180,6 +181,7 @@ void Connection::Admit(HttpUpgrade::Target target) {
 void Connection::Refuse(uint16_t code, std::string_view reason,
                         std::string_view token) {
   LogRefused(*this, code, reason, token);
+  worker_.stats().refused[RefusalSlot(code)].Add(1);
   Close(code, reason);
 }
 
@@ -189,6 +191,7 @@ void Connection::Send(const Frame& frame) {
     slow_ = true;
     LogSlowConsumer(*this, HeldBytes() + frame->size(),
                     worker_.options().max_queue_bytes);
+    worker_.stats().slow_consumer_closes.Add(1);
     boost::asio::post(worker_.io_context(), [self = shared_from_this()] {
       self->CloseDiscarding(kCloseTooSlow, "too slow: send queue full");
     });
@@ -382,6 +385,7 @@ void Connection::PingTick() {
   if (state_ != State::kOpen) return;
   if (ping_outstanding_ && !activity_) {
     LogPingTimeout(*this);
+    worker_.stats().ping_timeouts.Add(1);
     CloseDiscarding(kClosePingTimeout, "ping timeout");
     return;
   }

@@ -18,6 +18,7 @@
 #include "push/connection_id.h"
 #include "push/http_upgrade.h"
 #include "push/send_queue.h"
+#include "push/worker_stats.h"
 #include "push/ws_frame.h"
 
 namespace herald::push {
@@ -79,6 +80,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
   // Still in the TLS or HTTP handshake (may be evicted under a flood).
   bool handshaking() const { return state_ == State::kHandshake; }
+  // ws, or wss with its TLS version (known once the handshake is done).
+  virtual Transport transport() const { return Transport::kWs; }
   // Servers this main connection is subscribed to (kept by the worker).
   absl::flat_hash_set<int64_t>& servers() { return servers_; }
   // When it was admitted, and (voice) the channel it was admitted to.

@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "push/close_codes.h"
 #include "push/log.h"
 
@@ -102,6 +103,7 @@ void PushServer::Start(Gate* gate) {
   main_->Start();
   voice_->Start();
   trimmer_->Start();
+  running_.store(true);
 }
 
 void PushServer::Shutdown(std::chrono::milliseconds grace) {
@@ -123,6 +125,75 @@ void PushServer::Shutdown(std::chrono::milliseconds grace) {
   }
   for (auto& w : workers_) w->Stop();
   for (auto& w : workers_) w->Join();
+}
+
+namespace {
+
+// The answers of a worker walk; shared with the posted handlers, which may
+// outlive a caller that stopped waiting.
+struct Walk {
+  absl::Mutex mu;
+  size_t remaining ABSL_GUARDED_BY(mu) = 0;
+  uint64_t queue_bytes ABSL_GUARDED_BY(mu) = 0;
+  uint64_t handshaking ABSL_GUARDED_BY(mu) = 0;
+};
+
+void AddWorkerStats(const WorkerStats& w, PushStats& s) {
+  for (size_t k = 0; k < kSocketKinds; ++k) {
+    for (size_t t = 0; t < kTransports; ++t) s.open[k][t] += w.open[k][t].Get();
+    s.accepted[k] += w.accepted[k].Get();
+  }
+  for (size_t i = 0; i < s.refused.size(); ++i)
+    s.refused[i] += w.refused[i].Get();
+  s.http_rejected += w.http_rejected.Get();
+  s.frames_delivered += w.frames_delivered.Get();
+  s.bytes_delivered += w.bytes_delivered.Get();
+  s.slow_consumer_closes += w.slow_consumer_closes.Get();
+  s.ping_timeouts += w.ping_timeouts.Get();
+  s.flush_queue_bytes.Add(w.flush_queue_bytes.Read());
+}
+
+}  // namespace
+
+PushStats PushServer::CollectStats(bool walk,
+                                   std::chrono::milliseconds timeout) const {
+  PushStats s;
+  s.plain = options_.plain;
+  for (const auto& w : workers_) AddWorkerStats(w->stats(), s);
+  const auto relaxed = std::memory_order_relaxed;
+  s.refused_descriptors = counters_.refused_descriptors.load(relaxed);
+  s.refused_ip_open = counters_.refused_ip_open.load(relaxed);
+  s.refused_ip_rate = counters_.refused_ip_rate.load(relaxed);
+  s.accept_failures = counters_.accept_failures.load(relaxed);
+  s.evicted_handshakes = counters_.evicted_handshakes.load(relaxed);
+  s.sockets = counters_.sockets.load(relaxed);
+  if (!walk || !running_.load() || stopping_.load()) return s;
+  auto answers = std::make_shared<Walk>();
+  {
+    absl::MutexLock lock(&answers->mu);
+    answers->remaining = workers_.size();
+  }
+  for (const auto& w : workers_) {
+    w->Post([answers, w = w.get()] {
+      uint64_t bytes = 0, handshaking = 0;
+      w->SumQueues(&bytes, &handshaking);
+      absl::MutexLock lock(&answers->mu);
+      answers->queue_bytes += bytes;
+      answers->handshaking += handshaking;
+      --answers->remaining;
+    });
+  }
+  absl::MutexLock lock(&answers->mu);
+  auto done = [a = answers.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(a->mu) {
+    return a->remaining == 0;
+  };
+  if (answers->mu.AwaitWithTimeout(absl::Condition(&done),
+                                   absl::FromChrono(timeout))) {
+    s.walked = true;
+    s.queue_bytes = answers->queue_bytes;
+    s.handshaking = answers->handshaking;
+  }
+  return s;
 }
 
 absl::StatusOr<std::string> PushServer::ReloadTls() {

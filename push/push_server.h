@@ -9,6 +9,7 @@
 #include "push/listener.h"
 #include "push/memory_trimmer.h"
 #include "push/push_options.h"
+#include "push/push_stats.h"
 #include "push/router.h"
 #include "push/tls_context_store.h"
 #include "push/tls_ticket_keys.h"
@@ -35,6 +36,11 @@ class PushServer final : public Router, public ConnectionDirectory {
   // Open sockets, admissions and refusal counts (for metrics).
   const SharedCounters& counters() const { return counters_; }
   const PushOptions& options() const { return options_; }
+
+  // Sums every worker's counters (any thread, never waits). With `walk`,
+  // also asks each worker for its queue bytes and handshakes and waits up
+  // to `timeout` for the answers (PushStats::walked says if all came).
+  PushStats CollectStats(bool walk, std::chrono::milliseconds timeout) const;
 
   // Starts the I/O threads and accepting; `gate` decides admissions.
   void Start(Gate* gate);
@@ -79,6 +85,8 @@ class PushServer final : public Router, public ConnectionDirectory {
   // Set when shutdown begins: nothing more is routed (the voice sockets
   // closing with 1001 must not fan out user_left_vc to closing clients).
   std::atomic<bool> stopping_{false};
+  // Set once the workers run (CollectStats may then ask them).
+  std::atomic<bool> running_{false};
 };
 
 }  // namespace herald::push

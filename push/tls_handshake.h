@@ -32,6 +32,9 @@ class TlsHandshake {
 
   // Advances the handshake; kWaiting after arming the wait it needs.
   Step Try(TlsTransport::Waits& waits);
+  // After Try's kDone, before Finish: the negotiated TLS version
+  // (TLS1_2_VERSION, TLS1_3_VERSION).
+  int protocol_version() const { return ssl_ ? SSL_version(ssl_) : 0; }
   // After Try's kDone: the transport that carries the records from now on.
   std::unique_ptr<TlsTransport> Finish(TlsTransport::Waits& waits);
 

@@ -51,6 +51,9 @@ void TlsSession::Pump() {
     switch (handshake_->Try(*this)) {
       case Step::kDone:
         handshake_pending_ = false;
+        transport_kind_ = handshake_->protocol_version() == TLS1_2_VERSION
+                              ? Transport::kWssTls12
+                              : Transport::kWssTls13;
         transport_ = handshake_->Finish(*this);
         handshake_.reset();
         OnTransportReady({});

@@ -23,6 +23,8 @@ class TlsSession final : public Connection, private TlsTransport::Waits {
   TlsSession(Worker& worker, Kind kind, boost::asio::ip::tcp::socket socket,
              std::shared_ptr<SSL_CTX> ctx, bool own_records);
 
+  Transport transport() const override { return transport_kind_; }
+
  protected:
   void AsyncTransportHandshake() override;
   void AsyncReadSome(uint8_t* data, size_t size) override;
@@ -51,6 +53,7 @@ class TlsSession final : public Connection, private TlsTransport::Waits {
   std::optional<TlsHandshake> handshake_;
   // From then on.
   std::unique_ptr<TlsTransport> transport_;
+  Transport transport_kind_ = Transport::kWssTls13;  // set by the handshake
   bool read_yield_posted_ = false;
   bool handshake_pending_ = false;
   bool read_pending_ = false;

@@ -109,6 +109,9 @@ bool Worker::TryCountUser(int64_t user_id) {
 void Worker::UncountUser(int64_t user_id) { counters_.users.Release(user_id); }
 
 void Worker::Register(Connection* c, const std::vector<int64_t>& server_ids) {
+  const auto kind = static_cast<size_t>(c->kind());
+  stats_.accepted[kind].Add(1);
+  stats_.open[kind][static_cast<size_t>(c->transport())].Add(1);
   by_id_[c->id()] = c;
   by_user_[c->user_id()].push_back(c);
   if (c->kind() == Connection::Kind::kMain) {
@@ -117,6 +120,9 @@ void Worker::Register(Connection* c, const std::vector<int64_t>& server_ids) {
 }
 
 void Worker::Unregister(Connection* c) {
+  stats_
+      .open[static_cast<size_t>(c->kind())][static_cast<size_t>(c->transport())]
+      .Sub(1);
   by_id_.erase(c->id());
   if (auto it = by_user_.find(c->user_id()); it != by_user_.end()) {
     auto& list = it->second;
@@ -201,6 +207,10 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
     }
   }
   for (const auto& change : d.after) Apply(change);
+  if (count > 0) {
+    stats_.frames_delivered.Add(count);
+    stats_.bytes_delivered.Add(uint64_t{count} * frame->size());
+  }
   return count;
 }
 
@@ -215,9 +225,19 @@ void Worker::Flush() {
   flush_posted_ = false;
   std::vector<std::shared_ptr<Connection>> batch;
   batch.swap(flush_);
-  for (auto& c : batch) c->FlushDeferred();
+  for (auto& c : batch) {
+    stats_.flush_queue_bytes.Observe(static_cast<double>(c->HeldBytes()));
+    c->FlushDeferred();
+  }
   batch.clear();
   if (flush_.empty()) flush_.swap(batch);  // reuse its block next time
+}
+
+void Worker::SumQueues(uint64_t* queue_bytes, uint64_t* handshaking) const {
+  for (const Connection* c : sockets_) {
+    *queue_bytes += c->HeldBytes();
+    if (c->handshaking()) ++*handshaking;
+  }
 }
 
 void Worker::CloseUser(int64_t user_id, const std::string& token, uint16_t code,

@@ -23,6 +23,7 @@
 #include "push/peer_limits.h"
 #include "push/push_options.h"
 #include "push/user_quota.h"
+#include "push/worker_stats.h"
 #include "push/ws_frame.h"
 
 namespace herald::push {
@@ -121,6 +122,12 @@ class Worker {
   // what is queued for it; returns how many it closed.
   size_t DisconnectUser(int64_t user_id, ConnectionId id, uint16_t code,
                         const std::string& reason);
+  // This worker's counters (written here; read anywhere).
+  WorkerStats& stats() { return stats_; }
+  const WorkerStats& stats() const { return stats_; }
+  // Walks this worker's sockets: adds their HeldBytes to `*queue_bytes`
+  // and the handshaking ones to `*handshaking`. Runs on this thread.
+  void SumQueues(uint64_t* queue_bytes, uint64_t* handshaking) const;
 
   // Starts `c`'s write soon, from one handler that runs after every
   // delivery already waiting in the io_context: events that arrive while
@@ -143,6 +150,7 @@ class Worker {
   SharedCounters& counters_;
   Gate* gate_ = nullptr;
   uint64_t next_sequence_ = 0;
+  WorkerStats stats_;
 
   boost::asio::io_context io_context_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>

@@ -9,8 +9,10 @@
 #include "grpcpp/server_builder.h"
 #include "push/fd_budget.h"
 #include "push/log.h"
-#include "service/basic_stats_source.h"
+#include "service/collector_stats_source.h"
+#include "service/grpc_metrics_interceptor.h"
 #include "service/grpc_server_credentials.h"
+#include "service/stats_render.h"
 #include "service/status_page.h"
 #include "service/tls_material.h"
 
@@ -117,10 +119,13 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
     gethostname(host, sizeof(host) - 1);
     app->node_name_ = host[0] ? host : "herald";
   }
-  app->stats_ = std::make_unique<BasicStatsSource>(
-      *app->push_, *app->registry_, *app->voice_, app->node_name_);
+  app->stats_ = std::make_unique<StatsCollector>(
+      app->node_name_, *app->push_, *app->registry_, *app->voice_,
+      app->service_->publish_stats(), app->grpc_stats_);
+  app->stats_->Start();
+  app->stats_source_ = std::make_unique<CollectorStatsSource>(*app->stats_);
   app->admin_grpc_ = std::make_unique<AdminService>(
-      *app->push_, *app->stats_, *app->executor_,
+      *app->push_, *app->stats_source_, *app->executor_,
       AdminService::Settings{.node = app->node_name_,
                              .max_listed = options.max_listed_connections});
 
@@ -131,6 +136,14 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
                            &app->grpc_port_);
   builder.RegisterService(app->service_.get());
   builder.RegisterService(app->admin_grpc_.get());
+  {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<GrpcMetricsInterceptorFactory>(app->grpc_stats_));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   app->grpc_ = builder.BuildAndStart();
   if (!app->grpc_ || app->grpc_port_ == 0) {
     app->grpc_.reset();
@@ -158,6 +171,13 @@ std::map<std::string, AdminHandler> HeraldApp::AdminRoutes() {
     return AdminResponse{200, "text/plain; charset=utf-8", "ok\n"};
   };
   routes["/readyz"] = [this] { return Readiness(); };
+  routes["/metrics"] = [this] {
+    return AdminResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                         MetricsText()};
+  };
+  routes["/stats.json"] = [this] {
+    return AdminResponse{200, "application/json", StatsJson()};
+  };
   routes["/"] = [] {
     return AdminResponse{200, "text/html; charset=utf-8",
                          std::string(StatusPageHtml())};
@@ -179,6 +199,14 @@ AdminResponse HeraldApp::Readiness() const {
 }
 
 HeraldApp::~HeraldApp() { Shutdown(); }
+
+std::string HeraldApp::MetricsText() const {
+  return RenderMetrics(stats_->Collect());
+}
+
+std::string HeraldApp::StatsJson() const {
+  return RenderStatsJson(stats_->Collect());
+}
 
 void HeraldApp::SetHealth(bool serving) {
   if (!grpc_) return;
@@ -220,6 +248,7 @@ void HeraldApp::Shutdown() {
   if (stopped_) return;
   BeginDrain();
   stopped_ = true;
+  if (stats_) stats_->Stop();
   const uint64_t admitted = push_ ? push_->counters().admitted.load() : 0;
   const uint64_t sockets = push_ ? push_->counters().sockets.load() : 0;
   if (reaper_) reaper_->Stop();

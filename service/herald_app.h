@@ -11,11 +11,13 @@
 #include "service/admin_http_server.h"
 #include "service/admin_service.h"
 #include "service/control_executor.h"
+#include "service/grpc_call_stats.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
 #include "service/options.h"
 #include "service/registry.h"
 #include "service/session_reaper.h"
+#include "service/stats_collector.h"
 #include "service/stats_source.h"
 #include "service/voice_coordinator.h"
 
@@ -65,6 +67,13 @@ class HeraldApp {
   // gRPC health reports NOT_SERVING. Any thread.
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
+  // The bodies of /metrics (Prometheus text 0.0.4) and /stats.json. Any
+  // thread (the admin thread).
+  std::string MetricsText() const;
+  std::string StatsJson() const;
+  // herald's numbers (for GetStats); set once Start returns.
+  const StatsCollector& stats() const { return *stats_; }
+
   // The gRPC service name health checks ask about.
   static constexpr char kHealthServiceName[] = "herald.v1.Herald";
 
@@ -89,8 +98,13 @@ class HeraldApp {
   std::unique_ptr<VoiceCoordinator> voice_;
   std::unique_ptr<HeraldGate> gate_;
   std::unique_ptr<HeraldService> service_;
-  // What HeraldAdmin.GetStats reads (and the /stats.json collector).
-  std::unique_ptr<StatsSource> stats_;
+  // Outlives the gRPC server, whose interceptors count into it.
+  GrpcCallStats grpc_stats_;
+  // Reads everything above (/metrics, /stats.json, GetStats, the 1 s
+  // sampler).
+  std::unique_ptr<StatsCollector> stats_;
+  // What HeraldAdmin.GetStats reads: the collector, as /stats.json.
+  std::unique_ptr<StatsSource> stats_source_;
   std::unique_ptr<AdminService> admin_grpc_;
   std::unique_ptr<SessionReaper> reaper_;
   std::unique_ptr<grpc::Server> grpc_;

@@ -1,5 +1,6 @@
 #include "service/herald_service.h"
 
+#include <chrono>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -162,8 +163,13 @@ absl::Status HeraldService::Dispatch(const v1::PublishRequest& req,
     default:  // presence events and "no event" never pass validation
       return absl::OkStatus();
   }
-  router_.Route(std::move(d), [on_routed = std::move(on_routed),
+  publish_stats_.CountEvent(Translator::EventName(req));
+  router_.Route(std::move(d), [this, start = std::chrono::steady_clock::now(),
+                               on_routed = std::move(on_routed),
                                part = countdown.Part()](uint32_t n) mutable {
+    publish_stats_.ObserveQueued(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
     if (on_routed) on_routed(n);
     std::move(part)(absl::OkStatus());
   });

@@ -8,6 +8,7 @@
 #include "push/router.h"
 #include "service/control_executor.h"
 #include "service/countdown.h"
+#include "service/publish_stats.h"
 #include "service/registry.h"
 #include "service/validator.h"
 #include "service/voice_coordinator.h"
@@ -50,6 +51,7 @@ class HeraldService final : public HeraldServiceBase {
                         std::function<void(uint32_t)> on_routed);
 
   const Validator& validator() const { return validator_; }
+  const PublishStats& publish_stats() const { return publish_stats_; }
   ControlExecutor& executor() { return executor_; }
 
   // The typed bodies of the raw methods.
@@ -98,6 +100,7 @@ class HeraldService final : public HeraldServiceBase {
   push::Router& router_;
   ControlExecutor& executor_;
   Validator validator_;
+  PublishStats publish_stats_;
 };
 
 }  // namespace herald::service

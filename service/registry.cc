@@ -278,14 +278,14 @@ std::vector<int64_t> Registry::MembersOf(int64_t server_id) const {
   return Sorted(it->second);
 }
 
-size_t Registry::membership_count() const {
-  absl::MutexLock lock(&mu_);
-  return memberships_;
-}
-
 size_t Registry::grant_count() const {
   absl::MutexLock lock(&mu_);
   return grants_.size();
+}
+
+size_t Registry::membership_count() const {
+  absl::MutexLock lock(&mu_);
+  return memberships_;
 }
 
 bool Registry::IsMember(int64_t user_id, int64_t server_id) const {

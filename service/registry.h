@@ -141,6 +141,12 @@ class Registry {
                                               int64_t channel_id, Done done);
   std::vector<int64_t> RemoveGrantsForServer(int64_t server_id, Done done);
 
+  // The store's write queue (ops not yet handed to its writer) and the
+  // latency of its commits.
+  size_t write_queue_depth() const { return store_->queued(); }
+  push::HistogramSnapshot commit_latency() const {
+    return store_->commit_latency();
+  }
   // Whether the state file takes writes (SqliteStore::writable()).
   bool writable() const { return store_->writable(); }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -514,6 +515,7 @@ void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
           return !std::holds_alternative<Noop>(pending.op);
         });
     if (writes) {
+      const auto start = std::chrono::steady_clock::now();
       const Pending* first = batch.data();
       const absl::Status status =
           ApplyInTransaction(first, first + batch.size());
@@ -530,6 +532,9 @@ void SqliteStore::WriteBatch(std::vector<Pending>& batch) {
           }
         }
       }
+      commit_latency_.Observe(std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count());
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "push/histogram.h"
 #include "service/token_hasher.h"
 
 struct sqlite3;
@@ -42,6 +44,10 @@ namespace herald::service {
 // in batches, commits each batch in one transaction (group commit) and then
 // runs the batch's completion callbacks, in submission order, on the writer
 // thread with no lock of the store held.
+// Bounds (seconds) of the commit latency histogram.
+inline constexpr std::array<double, 11> kCommitLatencyBounds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1};
+
 class SqliteStore {
  public:
   using Done = absl::AnyInvocable<void(absl::Status) &&>;
@@ -138,6 +144,10 @@ class SqliteStore {
 
   // Ops queued and not yet handed to the writer.
   size_t queued() const;
+  // Seconds each transaction took (BEGIN .. COMMIT of one batch).
+  push::HistogramSnapshot commit_latency() const {
+    return commit_latency_.Read();
+  }
 
   // False while the latest transaction failed (a full disk, a file gone
   // read-only) or the write queue is full: what /readyz reports.
@@ -218,6 +228,7 @@ class SqliteStore {
   uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;  // committed, callbacks run
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
+  push::Histogram commit_latency_{kCommitLatencyBounds};  // writer thread
   std::atomic<bool> last_commit_ok_{true};
   std::thread writer_;  // set in Open(), before anything is submitted
 };

@@ -161,9 +161,9 @@ std::map<int64_t, std::vector<int64_t>> VoiceCoordinator::State(
   return channels;
 }
 
-std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>>
-VoiceCoordinator::AllChannels() const {
-  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> channels;
+std::map<VoiceCoordinator::ChannelKey, std::vector<int64_t>>
+VoiceCoordinator::Channels() const {
+  std::map<ChannelKey, std::vector<int64_t>> channels;
   absl::MutexLock lock(&mu_);
   for (const auto& [user, p] : by_user_) {
     channels[{p.server_id, p.channel_id}].push_back(user);

@@ -59,10 +59,10 @@ class VoiceCoordinator {
 
   // Channels of `server_id` with their connected users, ascending.
   std::map<int64_t, std::vector<int64_t>> State(int64_t server_id) const;
-  // Every server's channels with their connected users: (server_id,
-  // channel_id) -> users, each ascending.
-  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> AllChannels()
-      const;
+  // Every channel with a connected user: (server, channel) -> users, all
+  // ascending (for metrics and /stats.json).
+  using ChannelKey = std::pair<int64_t, int64_t>;
+  std::map<ChannelKey, std::vector<int64_t>> Channels() const;
 
  private:
   // Removes `user_id`'s presence, closes its connection, and emits

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "push/histogram.h"
+#include "push/push_stats.h"
+#include "service/process_stats.h"
+
+namespace herald::service {
+
+// One second of the StatsCollector's history.
+struct StatsSample {
+  int64_t t = 0;  // Unix seconds
+  uint64_t connections = 0;
+  double events_per_s = 0;
+  double deliveries_per_s = 0;
+};
+
+// Everything /metrics and /stats.json show, gathered at one moment by the
+// StatsCollector. Plain data.
+struct StatsSnapshot {
+  std::string version;
+  std::string build;
+  std::string node;
+  double started_at = 0;  // Unix seconds
+  double uptime_s = 0;
+
+  push::PushStats push;
+
+  uint64_t events_published = 0;
+  std::map<std::string, uint64_t> events_by_name;
+  push::HistogramSnapshot publish_latency;  // seconds
+
+  uint64_t sessions = 0;
+  uint64_t memberships = 0;
+  uint64_t voice_grants = 0;
+  uint64_t write_queue = 0;
+  push::HistogramSnapshot commit_latency;  // seconds
+
+  // (server, channel) -> connected users, all ascending.
+  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> voice;
+
+  // (method, code name) -> calls.
+  std::map<std::pair<std::string, std::string>, uint64_t> grpc_calls;
+
+  ProcessStats process;
+
+  double events_per_s = 0;           // over the last second
+  double deliveries_per_s = 0;       // frames queued per second, last second
+  std::vector<StatsSample> history;  // oldest first
+};
+
+}  // namespace herald::service
