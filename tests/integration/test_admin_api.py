@@ -229,6 +229,28 @@ class TestAdminApi(AdminCase):
         self.assertGreater(stats.process.open_fds, 3)
         self.assertGreater(stats.process.cpu_seconds, 0)
 
+    async def test_get_stats_matches_stats_json(self):
+        # GetStats and /stats.json come from one collector: after a publish,
+        # the counters they report agree exactly.
+        import json
+        uid, s, c, _, _ = await self.voice_user(mains=1)
+        request, _ = message_created(id=77, server_id=s)
+        await self.publish(request)
+        stats = await self.rpc("GetStats", apb.GetStatsRequest(), stub=self.admin())
+        status, _, body = self.h.admin_get("/stats.json")
+        self.assertEqual(status, 200)
+        j = json.loads(body)
+        self.assertEqual(dict(stats.events_by_name), j["events_by_name"])
+        self.assertEqual(stats.totals.events_published, j["totals"]["events_published"])
+        self.assertEqual(stats.totals.frames_delivered, j["totals"]["frames_delivered"])
+        self.assertEqual(stats.totals.bytes_delivered, j["totals"]["bytes_delivered"])
+        self.assertGreaterEqual(stats.totals.events_published, 1)
+        self.assertEqual([(r.code, r.reason, r.count) for r in stats.refusals],
+                         [(r["code"], r["reason"], r["count"]) for r in j["refusals"]])
+        self.assertEqual([(v.server_id, v.channel_id, list(v.user_ids)) for v in stats.voice],
+                         [(v["server_id"], v["channel_id"], v["user_ids"]) for v in j["voice"]])
+        self.assertEqual(stats.registry.sessions, j["registry"]["sessions"])
+
     async def test_reflection_lists_the_admin_service(self):
         call = self.h.channel.stream_stream(REFLECTION, request_serializer=None,
                                             response_deserializer=None)
