@@ -38,20 +38,49 @@ int CheckConfig(const herald::service::HeraldOptions& options) {
 
 using herald::service::HeraldApp;
 
+// SIGHUP: reads the flags, environment and config file again and applies
+// the settings that can change at run time (log_level, log_format,
+// log_refusals_per_sec); a config that no longer parses is logged and
+// changes nothing. Then reloads the WebSocket certificate and key.
+void Reload(const std::vector<std::string>& args, HeraldApp& app) {
+  herald::service::ParsedOptions parsed =
+      herald::service::ParseOptionsReportingAll(
+          args, herald::service::ProcessEnvironment());
+  if (!parsed.errors.empty()) {
+    herald::Log(herald::LogLevel::kError, "reload",
+                {{"msg", absl::StrCat("reload: config: ", parsed.errors[0],
+                                      "; log settings unchanged")}});
+  } else {
+    const herald::service::HeraldOptions& o = parsed.options;
+    herald::SetLogLevel(o.log_level);
+    herald::SetLogFormat(o.log_format);
+    herald::SetLogRefusalsPerSec(o.log_refusals_per_sec);
+    herald::Log(
+        herald::LogLevel::kInfo, "reload",
+        {{"msg", absl::StrCat(
+                     "reload: log_level=", herald::LogLevelName(o.log_level),
+                     " log_format=",
+                     o.log_format == herald::LogFormat::kJson ? "json" : "text",
+                     " log_refusals_per_sec=", o.log_refusals_per_sec)}});
+  }
+  (void)app.Reload();  // logs what it did
+}
+
 // Waits for SIGTERM or SIGINT (returned), reloading on every SIGHUP.
-int WaitForStop(const sigset_t& signals, HeraldApp& app) {
+int WaitForStop(const sigset_t& signals, const std::vector<std::string>& args,
+                HeraldApp& app) {
   for (;;) {
     int received = 0;
     if (sigwait(&signals, &received) != 0) continue;
     if (received != SIGHUP) return received;
-    (void)app.Reload();  // logs what it did
+    Reload(args, app);
   }
 }
 
 // Keeps serving for `delay` after the health flip; a second SIGTERM or
 // SIGINT ends the wait early, SIGHUP still reloads.
 void WaitDrainDelay(const sigset_t& signals, std::chrono::milliseconds delay,
-                    HeraldApp& app) {
+                    const std::vector<std::string>& args, HeraldApp& app) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point end = Clock::now() + delay;
   for (;;) {
@@ -67,7 +96,7 @@ void WaitDrainDelay(const sigset_t& signals, std::chrono::milliseconds delay,
       continue;  // EINTR
     }
     if (received == SIGHUP) {
-      (void)app.Reload();
+      Reload(args, app);
       continue;
     }
     herald::LogInfo("signal ", received, " (", strsignal(received),
@@ -92,10 +121,10 @@ void LogGrpcMessage(gpr_log_func_args* args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
   herald::service::ParsedOptions parsed =
       herald::service::ParseOptionsReportingAll(
-          std::vector<std::string>(argv + 1, argv + argc),
-          herald::service::ProcessEnvironment());
+          args, herald::service::ProcessEnvironment());
   herald::service::HeraldOptions* options = &parsed.options;
   if (!parsed.errors.empty()) {
     // Serving: the first problem, one line; checking: all of them.
@@ -155,7 +184,7 @@ int main(int argc, char** argv) {
   printf("%s\n", ready.c_str());
   fflush(stdout);
 
-  const int received = WaitForStop(signals, **app);
+  const int received = WaitForStop(signals, args, **app);
   (*app)->BeginDrain();
   herald::Log(
       herald::LogLevel::kInfo, "signal",
@@ -163,7 +192,7 @@ int main(int argc, char** argv) {
        {"number", received},
        {"action", "draining"},
        {"drain_delay_ms", static_cast<int64_t>(options->drain_delay.count())}});
-  WaitDrainDelay(signals, options->drain_delay, **app);
+  WaitDrainDelay(signals, options->drain_delay, args, **app);
   (*app)->Shutdown();
   return 0;
 }

@@ -287,3 +287,50 @@ class TestDrainSecondSignal(HealthMixin, HeraldCase):
         await c.expect_close(1001, "server shutting down", timeout=5)
         self.assertEqual(await asyncio.to_thread(self.h.proc.wait, 10), 0)
         self.assertLess(time.monotonic() - start, 10)
+
+
+class TestReloadLogSettings(HeraldCase):
+    """SIGHUP re-reads the config file for the log settings (the only
+    settings that change at run time); a broken file changes nothing."""
+    PER_TEST = True
+
+    @classmethod
+    def _new_herald(cls):
+        d = Path(tempfile.mkdtemp(prefix="conf-", dir=WORK_DIR))
+        cls.conf = d / "herald.toml"
+        cls.conf.write_text('log_level = "info"\n')
+        return Herald(("--config=%s" % cls.conf,), name=cls.__name__).start()
+
+    def admitted(self, uid):
+        text = Path(self.h.stderr_path).read_text("utf-8", "replace")
+        return [l for l in text.splitlines()
+                if " admitted " in l and " user=%d " % uid in l + " "]
+
+    async def wait_for(self, needle):
+        deadline = time.monotonic() + 5
+        while needle not in Path(self.h.stderr_path).read_text("utf-8", "replace"):
+            self.assertLess(time.monotonic(), deadline, self.h.stderr_tail())
+            await asyncio.sleep(0.02)
+
+    async def test_log_level_follows_the_file(self):
+        s = new_id()
+        u1, u2, u3 = new_id(), new_id(), new_id()
+        tokens = [await self.session(u, [s]) for u in (u1, u2, u3)]
+        await self.main(tokens[0], u1)
+        self.assertEqual(self.admitted(u1), [], "debug record at log_level=info")
+
+        self.conf.write_text('log_level = "debug"\n')
+        self.h.proc.send_signal(signal.SIGHUP)
+        await self.wait_for("reload: log_level=debug log_format=text")
+        await self.main(tokens[1], u2)
+        self.assertEqual(len(self.admitted(u2)), 1, self.h.stderr_tail())
+
+        self.conf.write_text('log_level = "loud"\n')
+        self.h.proc.send_signal(signal.SIGHUP)
+        await self.wait_for("reload: config: ")
+        self.assertRegex(self.h.stderr_tail(50),
+                         r'error +reload msg="reload: config: .*log_level.*; '
+                         r'log settings unchanged"')
+        await self.main(tokens[2], u3)
+        self.assertEqual(len(self.admitted(u3)), 1, "a broken file changed the level")
+        self.assertTrue(self.h.alive())
