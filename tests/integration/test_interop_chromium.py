@@ -12,21 +12,13 @@ starts. Runs with herald's own record layer and with --tls_own_records=false."""
 import asyncio
 import base64
 import hashlib
-import json
-import os
-import shutil
-import signal
 import subprocess
-import tempfile
-import unittest
 
-from harness import (PROBE_FRAME, WORK_DIR, HeraldCase, message_created, new_id, new_token,
+from harness import (PROBE_FRAME, HeraldCase, message_created, new_id, new_token,
                      pb, probe_req)
-from interop import INTEROP_DIR, NPM_DIR, log_path, require_tool
+from interop import INTEROP_DIR, ChromiumDriver, require_browser
 
-CHROMIUM = "/usr/bin/chromium"
 DRIVER = INTEROP_DIR / "chromium_ws.js"
-START_TIMEOUT = 40.0  # browser start on a loaded 2-core machine
 TIMEOUT = 10.0
 # 10,000 bytes of text (herald's limit is 16 KiB) that JSON escaping doubles
 # into a frame longer than one TLS record.
@@ -44,55 +36,19 @@ def spki_sha256(cert_path):
     return base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
-def require_browser():
-    require_tool(CHROMIUM, "chromium")
-    require_tool("node", "nodejs")
-    if not (NPM_DIR / "node_modules" / "puppeteer-core" / "package.json").exists():
-        raise unittest.SkipTest("puppeteer-core not installed in %s (run tools/install-deps)"
-                                % NPM_DIR)
 
 
-class Browser:
-    """The node driver and the Chromium it launched, spoken to in JSON lines."""
+class Browser(ChromiumDriver):
+    """chromium_ws.js: WebSockets opened by the browser itself."""
 
     def __init__(self, test, spki):
-        self.test = test
-        self.spki = spki
-        self.profile = tempfile.mkdtemp(prefix="chromium-", dir=WORK_DIR)
-        self.log = log_path("chromium-%s-%d.log" % (type(test).__name__, new_id()))
-        self.proc = None
+        super().__init__(test, DRIVER, "chromium", ["--spki", spki])
         self.pending = {}  # id -> list of events not yet consumed
 
     async def start(self):
-        env = dict(os.environ, NODE_PATH=str(NPM_DIR / "node_modules"))
-        self.stderr = open(self.log, "wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            "node", str(DRIVER), "--chromium", CHROMIUM, "--user-data-dir", self.profile,
-            "--spki", self.spki, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=self.stderr, env=env,
-            start_new_session=True)
-        ready = await self._read(START_TIMEOUT, "the driver's ready line")
-        self.test.assertEqual(ready["ev"], "ready", ready)
+        ready = await super().start()
         self.origin = ready["origin"]
         return self
-
-    async def _read(self, timeout, what):
-        try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-        except asyncio.TimeoutError:
-            self.test.fail("chromium driver: nothing within %.0fs while waiting for %s (log %s)"
-                           % (timeout, what, self.log))
-        if not line:
-            self.test.fail("chromium driver ended while waiting for %s; log %s:\n%s"
-                           % (what, self.log, self.log.read_text("utf-8", "replace")[-1500:]))
-        event = json.loads(line)
-        if event.get("ev") == "fatal":
-            self.test.fail("chromium driver: %s" % event["message"])
-        return event
-
-    async def send(self, **cmd):
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-        await self.proc.stdin.drain()
 
     async def event(self, sid, what, timeout=TIMEOUT):
         """The next event of socket sid (events of others are kept)."""
@@ -120,26 +76,6 @@ class Browser:
         e = await self.event(sid, "close %d" % code)
         self.test.assertEqual((e["ev"], e.get("code"), e.get("reason"), e.get("wasClean")),
                               ("close", code, reason, True), "socket %d: %r" % (sid, e))
-
-    async def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.returncode is None:
-            try:
-                await self.send(op="quit")
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except (asyncio.TimeoutError, ConnectionError):
-                # SIGTERM: puppeteer closes the browser; then the whole
-                # session (driver and browser) this test started.
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    try:
-                        os.killpg(self.proc.pid, sig)
-                        await asyncio.wait_for(self.proc.wait(), 5)
-                        break
-                    except (ProcessLookupError, asyncio.TimeoutError):
-                        pass
-        self.stderr.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 class ChromiumInterop:

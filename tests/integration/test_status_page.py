@@ -23,8 +23,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import tempfile
 import threading
 import time
 import unittest
@@ -33,22 +31,14 @@ import urllib.request
 from pathlib import Path
 
 from harness import WORK_DIR, HeraldCase, ev, expect_all, message_created, new_id, new_token
-from interop import INTEROP_DIR, NPM_DIR, log_path, require_tool
+from interop import INTEROP_DIR, ChromiumDriver, require_browser
 
-CHROMIUM = "/usr/bin/chromium"
 DRIVER = INTEROP_DIR / "chromium_page.js"
 PAGE_SOURCE = Path(__file__).resolve().parents[2] / "service" / "status_page.html"
-START_TIMEOUT = 40.0  # browser start on a loaded 2-core machine
 TIMEOUT = 15.0
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def require_browser():
-    require_tool(CHROMIUM, "chromium")
-    require_tool("node", "nodejs")
-    if not (NPM_DIR / "node_modules" / "puppeteer-core" / "package.json").exists():
-        raise unittest.SkipTest("puppeteer-core not installed in %s (run tools/install-deps)"
-                                % NPM_DIR)
 
 
 # ------------------------------------------------- the page's formatting --
@@ -238,43 +228,20 @@ CHART_PIXELS = r"""(() => {
 })()"""
 
 
-class PageBrowser:
-    """The node driver and the Chromium it launched, spoken to in JSON lines."""
+class PageBrowser(ChromiumDriver):
+    """chromium_page.js: pages loaded, evaluated and photographed."""
+
+    FAIL_EVENTS = ("fatal", "error")
 
     def __init__(self, test):
-        self.test = test
-        self.profile = tempfile.mkdtemp(prefix="chromium-", dir=WORK_DIR)
-        self.log = log_path("chromium-page-%s-%d.log" % (type(test).__name__, new_id()))
-        self.proc = None
+        super().__init__(test, DRIVER, "chromium-page")
 
     async def start(self):
-        env = dict(os.environ, NODE_PATH=str(NPM_DIR / "node_modules"))
-        self.stderr = open(self.log, "wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            "node", str(DRIVER), "--chromium", CHROMIUM, "--user-data-dir", self.profile,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=self.stderr,
-            env=env, start_new_session=True)
-        ready = await self._read(START_TIMEOUT, "the driver's ready line")
-        self.test.assertEqual(ready["ev"], "ready", ready)
+        await super().start()
         return self
 
-    async def _read(self, timeout, what):
-        try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-        except asyncio.TimeoutError:
-            self.test.fail("chromium driver: nothing within %.0fs while waiting for %s (log %s)"
-                           % (timeout, what, self.log))
-        if not line:
-            self.test.fail("chromium driver ended while waiting for %s; log %s:\n%s"
-                           % (what, self.log, self.log.read_text("utf-8", "replace")[-1500:]))
-        event = json.loads(line)
-        if event.get("ev") in ("fatal", "error"):
-            self.test.fail("chromium driver, %s: %s" % (what, event["message"]))
-        return event
-
     async def command(self, what, read_timeout=TIMEOUT, **cmd):
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-        await self.proc.stdin.drain()
+        await self.send(**cmd)
         return await self._read(read_timeout, what)
 
     async def goto(self, url):
@@ -308,25 +275,6 @@ class PageBrowser:
 
     async def page_log(self):
         return await self.command("the page log", op="log")
-
-    async def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.returncode is None:
-            try:
-                self.proc.stdin.write(b'{"op":"quit"}\n')
-                await self.proc.stdin.drain()
-                await asyncio.wait_for(self.proc.wait(), 15)
-            except (asyncio.TimeoutError, ConnectionError):
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    try:
-                        os.killpg(self.proc.pid, sig)
-                        await asyncio.wait_for(self.proc.wait(), 5)
-                        break
-                    except (ProcessLookupError, asyncio.TimeoutError):
-                        pass
-        self.stderr.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
 
 
 class PageAsserts:
