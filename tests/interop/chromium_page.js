@@ -23,21 +23,9 @@
 'use strict';
 
 const fs = require('fs');
-const readline = require('readline');
 const puppeteer = require('puppeteer-core');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-function emit(event) {
-  process.stdout.write(JSON.stringify(event) + '\n');
-}
-
-// Created at once so no line sent before the browser is up is lost.
-const lines = readline.createInterface({input: process.stdin});
-const commands = lines[Symbol.asyncIterator]();
+const {arg, emit, commands} = require('./driver_io');
 
 async function run(page, log, cmd) {
   if (cmd.op === 'goto') {
