@@ -21,8 +21,7 @@ double NanosPerCall(F&& f) {
   const auto start = Clock::now();
   for (int i = 0; i < kCalls; ++i) f(i);
   const auto end = Clock::now();
-  return std::chrono::duration<double, std::nano>(end - start).count() /
-         kCalls;
+  return std::chrono::duration<double, std::nano>(end - start).count() / kCalls;
 }
 
 }  // namespace
@@ -44,9 +43,9 @@ int main() {
   std::printf("loop                 %.2f ns/call\n", empty);
   std::printf("counter Add          %.2f ns/call\n", add - empty);
   std::printf("histogram Observe    %.2f ns/call\n", observe - empty);
-  std::printf("(check: %llu frames, %llu observations)\n",
-              static_cast<unsigned long long>(stats.frames_delivered.Get()),
-              static_cast<unsigned long long>(
-                  stats.flush_queue_bytes.Read().count));
+  std::printf(
+      "(check: %llu frames, %llu observations)\n",
+      static_cast<unsigned long long>(stats.frames_delivered.Get()),
+      static_cast<unsigned long long>(stats.flush_queue_bytes.Read().count));
   return 0;
 }
