@@ -138,6 +138,10 @@ struct Walk {
   uint64_t handshaking ABSL_GUARDED_BY(mu) = 0;
 };
 
+bool AllAnswered(Walk* walk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(walk->mu) {
+  return walk->remaining == 0;
+}
+
 void AddWorkerStats(const WorkerStats& w, PushStats& s) {
   for (size_t k = 0; k < kSocketKinds; ++k) {
     for (size_t t = 0; t < kTransports; ++t) s.open[k][t] += w.open[k][t].Get();
@@ -184,10 +188,7 @@ PushStats PushServer::CollectStats(bool walk,
     });
   }
   absl::MutexLock lock(&answers->mu);
-  auto done = [a = answers.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(a->mu) {
-    return a->remaining == 0;
-  };
-  if (answers->mu.AwaitWithTimeout(absl::Condition(&done),
+  if (answers->mu.AwaitWithTimeout(absl::Condition(&AllAnswered, answers.get()),
                                    absl::FromChrono(timeout))) {
     s.walked = true;
     s.queue_bytes = answers->queue_bytes;
