@@ -10,7 +10,13 @@ void GrpcCallStats::Count(const char* method, int code) {
   if (!name.empty() && name.front() == '/') name.remove_prefix(1);
   Key key(std::string(name), CodeName(code));
   absl::MutexLock lock(&mu_);
-  ++calls_[key];
+  auto it = calls_.find(key);
+  if (it == calls_.end() && calls_.size() >= kMaxSeries) {
+    key.first = "other";
+    it = calls_.find(key);
+  }
+  if (it == calls_.end()) it = calls_.emplace(std::move(key), 0).first;
+  ++it->second;
 }
 
 std::map<GrpcCallStats::Key, uint64_t> GrpcCallStats::calls() const {

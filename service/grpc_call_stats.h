@@ -12,12 +12,16 @@ namespace herald::service {
 
 // gRPC calls answered, by method ("herald.v1.Herald/Publish") and status
 // code name ("OK", "INVALID_ARGUMENT"). Counted once per call by the
-// GrpcMetricsInterceptor.
+// GrpcMetricsInterceptor. The method name is the caller's (an unknown
+// method is counted too), so at most kMaxSeries (method, code) pairs are
+// kept; calls of a new pair beyond that count as method "other" (one more
+// series per status code at most).
 //
 // Thread-safe.
 class GrpcCallStats {
  public:
   using Key = std::pair<std::string, std::string>;  // method, code
+  static constexpr size_t kMaxSeries = 256;
 
   void Count(const char* method, int code);
   std::map<Key, uint64_t> calls() const;  // ascending

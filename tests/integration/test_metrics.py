@@ -8,6 +8,8 @@ import ssl
 import subprocess
 import time
 
+import grpc
+
 from harness import (HeraldCase, ev, insecure_client_context, message_created, new_id,
                      new_token, pair, pb, raw_ws_connect)
 
@@ -310,3 +312,25 @@ class TestMetricsPingTimeout(_Scraping, HeraldCase):
                 'herald_connections_accepted_total{socket="main"}'), 1)
         finally:
             sock.close()
+
+
+class TestMetricsInventedMethods(_Scraping, HeraldCase):
+    """gRPC method names are the caller's: 300 invented ones do not make 300
+    series (GrpcCallStats::kMaxSeries = 256), the rest count as "other"."""
+
+    async def test_invented_methods_are_capped(self):
+        def call_all():
+            for i in range(300):
+                try:
+                    self.h.channel.unary_unary("/x.Y/M%d" % i)(b"", timeout=5)
+                except grpc.RpcError as e:
+                    self.assertEqual(e.code(), grpc.StatusCode.UNIMPLEMENTED)
+        await asyncio.to_thread(call_all)
+        status, _, body = await asyncio.to_thread(self.h.admin_get, "/metrics")
+        calls = {k: v for k, v in series(body.decode()).items()
+                 if k.startswith("herald_grpc_calls_total{")}
+        self.assertLessEqual(len(calls), 256 + 17)
+        invented = sum(v for k, v in calls.items() if 'method="x.Y/' in k)
+        other = calls.get('herald_grpc_calls_total{method="other",code="UNIMPLEMENTED"}', 0)
+        self.assertGreater(other, 0)
+        self.assertEqual(invented + other, 300)
