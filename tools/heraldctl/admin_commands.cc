@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "tools/heraldctl/admin_format.h"
+#include "tools/heraldctl/grpc_commands.h"
 
 namespace herald::tools {
 
@@ -23,18 +24,7 @@ std::unique_ptr<grpc::ClientContext> AdminCommands::NewContext() const {
 
 int AdminCommands::Finish(const grpc::Status& status) const {
   out_.flush();
-  if (status.ok()) return 0;
-  err_ << "error: "
-       << absl::StatusCodeToString(
-              static_cast<absl::StatusCode>(status.error_code()))
-       << ": " << status.error_message() << std::endl;
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-    err_ << "herald wants credentials: --grpc_token_file=FILE (its bearer "
-            "token), or --grpc_cert=FILE --grpc_key=FILE (a client "
-            "certificate of its --grpc_client_ca) with --grpc_ca=FILE"
-         << std::endl;
-  }
-  return 1;
+  return ReportGrpcStatus(status, err_);
 }
 
 int AdminCommands::ListConnections(const v1::ListConnectionsRequest& request) {

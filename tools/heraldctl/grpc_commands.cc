@@ -24,18 +24,22 @@ std::unique_ptr<grpc::ClientContext> GrpcCommands::NewContext() const {
 }
 
 int GrpcCommands::Finish(const grpc::Status& status) const {
+  return ReportGrpcStatus(status, err_);
+}
+
+int ReportGrpcStatus(const grpc::Status& status, std::ostream& err) {
   if (status.ok()) return 0;
   // gRPC's codes are numerically abseil's, whose names are the canonical
   // ones (INVALID_ARGUMENT, UNAVAILABLE, …).
-  err_ << "error: "
-       << absl::StatusCodeToString(
-              static_cast<absl::StatusCode>(status.error_code()))
-       << ": " << status.error_message() << std::endl;
+  err << "error: "
+      << absl::StatusCodeToString(
+             static_cast<absl::StatusCode>(status.error_code()))
+      << ": " << status.error_message() << std::endl;
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
-    err_ << "herald wants credentials: --grpc_token_file=FILE (its bearer "
-            "token), or --grpc_cert=FILE --grpc_key=FILE (a client "
-            "certificate of its --grpc_client_ca) with --grpc_ca=FILE"
-         << std::endl;
+    err << "herald wants credentials: --grpc_token_file=FILE (its bearer "
+           "token), or --grpc_cert=FILE --grpc_key=FILE (a client "
+           "certificate of its --grpc_client_ca) with --grpc_ca=FILE"
+        << std::endl;
   }
   return 1;
 }

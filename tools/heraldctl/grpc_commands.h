@@ -13,6 +13,10 @@ namespace herald::tools {
 // deadline, and prints the outcome: results as `key=value` lines on `out`,
 // a failure as `error: CODE: message` (herald's own words) on `err`. Each
 // method returns the process exit status: 0 on success, 1 on any failure.
+// Prints a failed call's status to `err` (with what to do when herald wants
+// credentials); returns heraldctl's exit status: 0 for OK, else 1.
+int ReportGrpcStatus(const grpc::Status& status, std::ostream& err);
+
 class GrpcCommands {
  public:
   GrpcCommands(std::unique_ptr<v1::Herald::StubInterface> stub,
