@@ -110,9 +110,10 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
       std::make_unique<VoiceCoordinator>(*app->registry_, *app->push_);
   app->gate_ = std::make_unique<HeraldGate>(*app->registry_, *app->voice_);
   app->executor_ = std::make_unique<ControlExecutor>();
-  app->service_ = std::make_unique<HeraldService>(*app->registry_, *app->voice_,
-                                                  *app->push_, *app->executor_,
-                                                  options.limits);
+  app->control_ = std::make_unique<LocalControlPlane>(
+      *app->registry_, *app->voice_, *app->push_, &app->publish_stats_);
+  app->service_ = std::make_unique<HeraldService>(
+      *app->control_, *app->executor_, options.limits);
   app->node_name_ = options.node_name;
   if (app->node_name_.empty()) {
     char host[256] = {};
@@ -121,7 +122,7 @@ absl::StatusOr<std::unique_ptr<HeraldApp>> HeraldApp::Start(
   }
   app->stats_ = std::make_unique<StatsCollector>(
       app->node_name_, *app->push_, *app->registry_, *app->voice_,
-      app->service_->publish_stats(), app->grpc_stats_);
+      app->publish_stats_, app->grpc_stats_);
   app->stats_->Start();
   app->stats_source_ = std::make_unique<CollectorStatsSource>(*app->stats_);
   app->admin_grpc_ = std::make_unique<AdminService>(

@@ -14,7 +14,9 @@
 #include "service/grpc_call_stats.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
+#include "service/local_control_plane.h"
 #include "service/options.h"
+#include "service/publish_stats.h"
 #include "service/registry.h"
 #include "service/session_reaper.h"
 #include "service/stats_collector.h"
@@ -97,6 +99,9 @@ class HeraldApp {
   std::unique_ptr<push::PushServer> push_;
   std::unique_ptr<VoiceCoordinator> voice_;
   std::unique_ptr<HeraldGate> gate_;
+  // Events published through the gRPC API (counted by control_).
+  PublishStats publish_stats_;
+  std::unique_ptr<LocalControlPlane> control_;
   std::unique_ptr<HeraldService> service_;
   // Outlives the gRPC server, whose interceptors count into it.
   GrpcCallStats grpc_stats_;
