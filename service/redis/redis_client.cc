@@ -341,7 +341,7 @@ void RedisClient::Impl::WaitRead(Connection& c) {
   c.read_waiting = true;
   c.socket->async_wait(
       stream_descriptor::wait_read,
-      [this, &c, gen = c.generation](const boost::system::error_code& ec) {
+      [&c, gen = c.generation](const boost::system::error_code& ec) {
         if (gen != c.generation) return;  // an earlier connection's wait
         c.read_waiting = false;
         if (ec || c.ac == nullptr || !c.want_read) return;
@@ -354,7 +354,7 @@ void RedisClient::Impl::WaitWrite(Connection& c) {
   c.write_waiting = true;
   c.socket->async_wait(
       stream_descriptor::wait_write,
-      [this, &c, gen = c.generation](const boost::system::error_code& ec) {
+      [&c, gen = c.generation](const boost::system::error_code& ec) {
         if (gen != c.generation) return;
         c.write_waiting = false;
         if (ec || c.ac == nullptr || !c.want_write) return;

@@ -1,5 +1,10 @@
 #include "service/redis/redis_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -543,6 +548,61 @@ TEST_F(RedisClientTest, CommandTimeoutDropsTheConnectionAndRecovers) {
     absl::StatusOr<RedisReply> ping = Call(*client_, {"PING"});
     return ping.ok() && ping->str == "PONG";
   }));
+}
+
+TEST_F(RedisClientTest, SilentServerTimesOutTheConnect) {
+  // Accepts (the kernel's backlog) and never answers.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  RedisClientOptions options;
+  options.url.host = "127.0.0.1";
+  options.url.port = ntohs(addr.sin_port);
+  options.connect_timeout = milliseconds(200);
+  auto start = Clock::now();
+  client_ = RedisClient::Start(options, events_.Handlers());
+  ASSERT_TRUE(events_.WaitDisconnects(1, seconds(3)));
+  EXPECT_GE(Clock::now() - start, milliseconds(150));
+  absl::Status why = events_.disconnects()[0];
+  EXPECT_EQ(why.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(
+      absl::StrContains(why.message(), "connect timed out after 200 ms"))
+      << why;
+  absl::StatusOr<RedisReply> r = Call(*client_, {"PING"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  client_.reset();
+  close(fd);
+}
+
+TEST_F(RedisClientTest, UnsubscribeBeforeConfirmationCancelsIt) {
+  StartServer();
+  Connect(Options());
+  // Redis is busy: the SUBSCRIBE cannot be confirmed yet.
+  std::thread sleeper([&] {
+    server_->Command({"DEBUG", "SLEEP", "0.5"}).IgnoreError();
+  });
+  std::this_thread::sleep_for(milliseconds(100));
+  auto promise = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> confirmed = promise->get_future();
+  client_->Subscribe(
+      "gone", [promise](absl::Status s) { promise->set_value(std::move(s)); });
+  client_->Unsubscribe("gone");
+  ASSERT_EQ(confirmed.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_EQ(confirmed.get().code(), absl::StatusCode::kCancelled);
+  sleeper.join();
+  ASSERT_TRUE(Eventually([&] { return Subscribers(*server_, "gone") == 0; }));
+  EXPECT_EQ(client_->stats().channels, 0u);
+  // Still healthy: subscribing again works.
+  ASSERT_TRUE(SubscribeSync(*client_, "gone").ok());
+  EXPECT_EQ(Subscribers(*server_, "gone"), 1);
+  EXPECT_EQ(events_.disconnects().size(), 0u);
 }
 
 TEST_F(RedisClientTest, InFlightIsBounded) {
