@@ -4,6 +4,7 @@
 // and the reaping of dead nodes.
 #include "service/cluster/cluster_state.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <future>
@@ -101,10 +102,15 @@ MATCHER_P5(IsPresence, user, server, channel, node, connection, "") {
          arg.connection == connection;
 }
 
-class ClusterStateTest : public RedisServerFixture {
+class ClusterStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    RedisServerFixture::SetUp();
+    auto server = herald::testing::RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    auto url = redis::RedisUrl::Parse(server_->Url());
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
     client_ = StartClient(nullptr);
     subscriber_ = StartClient(&inbox_);
     limits_.max_sessions = 100;
@@ -119,10 +125,10 @@ class ClusterStateTest : public RedisServerFixture {
     state_.reset();
     subscriber_.reset();
     client_.reset();
-    RedisServerFixture::TearDown();
   }
 
-  // A connected client; its messages go to `inbox` (if any).
+  // A connected client; its messages go to `inbox` (if any). Counts its
+  // connects in connects_ (client_'s).
   std::unique_ptr<redis::RedisClient> StartClient(Inbox* inbox) {
     auto connected = std::make_shared<std::promise<void>>();
     redis::RedisHandlers handlers;
@@ -130,12 +136,13 @@ class ClusterStateTest : public RedisServerFixture {
                                   std::string_view payload) {
       if (inbox) inbox->Add(channel, payload);
     };
-    handlers.on_connected = [connected, once = true]() mutable {
+    handlers.on_connected = [this, inbox, connected, once = true]() mutable {
+      if (!inbox) ++connects_;
       if (once) connected->set_value();
       once = false;
     };
     redis::RedisClientOptions options;
-    options.url = url();
+    options.url = url_;
     std::unique_ptr<redis::RedisClient> client =
         redis::RedisClient::Start(options, std::move(handlers));
     EXPECT_EQ(connected->get_future().wait_for(kWait),
@@ -261,6 +268,9 @@ class ClusterStateTest : public RedisServerFixture {
     return key;
   }
 
+  std::unique_ptr<herald::testing::RedisServer> server_;
+  redis::RedisUrl url_;
+  std::atomic<int> connects_{0};
   RegistryLimits limits_;
   Inbox inbox_;
   std::unique_ptr<redis::RedisClient> client_, subscriber_;
@@ -803,6 +813,36 @@ TEST_F(ClusterStateTest, CountsAndTheKeySchema) {
   EXPECT_EQ(
       Command({"ZSCORE", "herald:sessions", absl::BytesToHexString(key)}).str,
       "inf");
+}
+
+TEST_F(ClusterStateTest, RedisDownIsUnavailable) {
+  ASSERT_TRUE(Set(7, {1}).ok());
+  ASSERT_TRUE(server_->Stop().ok());
+  // Failed at once (or when the connection drops): UNAVAILABLE.
+  absl::StatusOr<ClusterState::Changed> down;
+  for (int i = 0; i < 100; ++i) {
+    down = Set(7, {2});
+    if (!down.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable)
+      << down.status();
+  auto lookup = Lookup(state_->SessionKey("t"), NowMicros());
+  EXPECT_EQ(lookup.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(AwaitStatus([&](auto done) {
+              state_->Heartbeat("n1", 1000, std::move(done));
+            }).code(),
+            absl::StatusCode::kUnavailable);
+  // Back (empty: no persistence): the scripts are sent again (NOSCRIPT).
+  ASSERT_TRUE(server_->Restart().ok());
+  for (int i = 0; i < 500 && connects_ < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(connects_, 2);
+  auto changed = Set(7, {2});
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_THAT(changed->diff.added, ElementsAre(2));
+  EXPECT_THAT(changed->diff.removed, IsEmpty());
 }
 
 TEST_F(ClusterStateTest, ScriptsSurviveAFlush) {
