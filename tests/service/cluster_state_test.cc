@@ -99,7 +99,7 @@ using VoiceMap = std::map<int64_t, std::vector<int64_t>>;
 MATCHER_P5(IsPresence, user, server, channel, node, connection, "") {
   return arg.user_id == user && arg.server_id == server &&
          arg.channel_id == channel && arg.node_id == node &&
-         arg.connection == connection;
+         arg.connection == static_cast<uint64_t>(connection);
 }
 
 class ClusterStateTest : public ::testing::Test {
@@ -728,12 +728,12 @@ TEST_F(ClusterStateTest, ReapDeadNodes) {
     keys.push_back(SessionFor(user));
     Grant(user, 100, 5);
   }
-  ASSERT_TRUE(AwaitStatus([&](auto done) {
-                state_->Heartbeat("short", 100, std::move(done));
-              }).ok());
-  ASSERT_TRUE(AwaitStatus([&](auto done) {
-                state_->Heartbeat("long", 60'000, std::move(done));
-              }).ok());
+  auto heartbeat = [&](const std::string& node, int64_t ttl_ms) {
+    return AwaitStatus(
+        [&](auto done) { state_->Heartbeat(node, ttl_ms, std::move(done)); });
+  };
+  ASSERT_TRUE(heartbeat("short", 60'000).ok());
+  ASSERT_TRUE(heartbeat("long", 60'000).ok());
   ASSERT_EQ(Admit(keys[0], 5, "short", 30)->refusal_code, 0);
   ASSERT_EQ(Admit(keys[1], 5, "short", 10)->refusal_code, 0);
   ASSERT_EQ(Admit(keys[2], 5, "long", 20)->refusal_code, 0);
@@ -741,7 +741,9 @@ TEST_F(ClusterStateTest, ReapDeadNodes) {
       Presences([&](auto done) { state_->ReapDeadNodes(std::move(done)); });
   ASSERT_TRUE(reaped.ok()) << reaped.status();
   EXPECT_THAT(*reaped, IsEmpty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // The last heartbeat of "short" lives 50 ms.
+  ASSERT_TRUE(heartbeat("short", 50).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
   reaped =
       Presences([&](auto done) { state_->ReapDeadNodes(std::move(done)); });
   ASSERT_TRUE(reaped.ok());
