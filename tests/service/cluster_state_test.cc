@@ -504,6 +504,22 @@ TEST_F(ClusterStateTest, RemoveMembershipPublishesEvenForNonMembers) {
                           Msg{"herald:s:100", "left again"}));
 }
 
+TEST_F(ClusterStateTest, ReceiversCountEverySubscribedClient) {
+  Inbox second_inbox;
+  std::unique_ptr<redis::RedisClient> second = StartClient(&second_inbox);
+  Subscribe("herald:s:1");
+  ASSERT_TRUE(AwaitStatus([&](auto done) {
+                second->Subscribe("herald:s:1", std::move(done));
+              }).ok());
+  auto removed = Await<ClusterState::Published>([&](auto done) {
+    state_->RemoveMembership(7, 1, {"herald:s:1", "left"}, std::move(done));
+  });
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->receivers, 2);
+  EXPECT_THAT(second_inbox.WaitFor(1), ElementsAre(Msg{"herald:s:1", "left"}));
+  EXPECT_THAT(Drain("herald:s:1"), ElementsAre(Msg{"herald:s:1", "left"}));
+}
+
 TEST_F(ClusterStateTest, DropServer) {
   Subscribe("herald:s:100");
   ASSERT_TRUE(Set(7, {100, 101}).ok());
