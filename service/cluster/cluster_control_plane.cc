@@ -1,6 +1,7 @@
 #include "service/cluster/cluster_control_plane.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <utility>
 
@@ -80,8 +81,9 @@ absl::Status RedisStatus(const absl::Status& status) {
   return absl::UnavailableError(absl::StrCat("redis: ", status.message()));
 }
 
-ClusterControlPlane::ClusterControlPlane(ClusterState& state, ClusterBus& bus)
-    : state_(state), bus_(bus) {}
+ClusterControlPlane::ClusterControlPlane(ClusterState& state, ClusterBus& bus,
+                                         PublishStats* stats)
+    : state_(state), bus_(bus), stats_(stats) {}
 
 void ClusterControlPlane::EndPresences(const std::vector<VoicePresence>& ended,
                                        uint16_t code, const char* reason,
@@ -178,6 +180,20 @@ void ClusterControlPlane::PublishUserJoined(push::Delivery delivery,
 void ClusterControlPlane::Publish(const v1::PublishRequest& request,
                                   Result<uint32_t> done) {
   RoutePlan plan = RoutingPolicy::Plan(request);
+  if (stats_ != nullptr) {
+    // Counted once delivered (a refused or failed event is not).
+    done = [stats = stats_, name = plan.event_name,
+            start = std::chrono::steady_clock::now(),
+            done = std::move(done)](absl::StatusOr<uint32_t> n) mutable {
+      if (n.ok()) {
+        stats->CountEvent(name);
+        stats->ObserveQueued(std::chrono::duration<double>(
+                                 std::chrono::steady_clock::now() - start)
+                                 .count());
+      }
+      std::move(done)(std::move(n));
+    };
+  }
   sequencer_.Run([this, plan = std::move(plan),
                   done = std::move(done)](Sequencer::Release release) mutable {
     const StateEffect effect = plan.effect;

@@ -10,6 +10,7 @@
 #include "service/cluster/cluster_state.h"
 #include "service/cluster/sequencer.h"
 #include "service/control_plane.h"
+#include "service/publish_stats.h"
 
 namespace herald::service::cluster {
 
@@ -29,7 +30,10 @@ namespace herald::service::cluster {
 // thread for an encoding error).
 class ClusterControlPlane final : public ControlPlane {
  public:
-  ClusterControlPlane(ClusterState& state, ClusterBus& bus);
+  // `stats` (may be null) counts every published event and observes how
+  // long the cluster took to queue it (every node's ack).
+  ClusterControlPlane(ClusterState& state, ClusterBus& bus,
+                      PublishStats* stats = nullptr);
 
   void Publish(const v1::PublishRequest& request,
                Result<uint32_t> done) override;
@@ -66,6 +70,7 @@ class ClusterControlPlane final : public ControlPlane {
 
   ClusterState& state_;
   ClusterBus& bus_;
+  PublishStats* const stats_;
   Sequencer sequencer_;
 };
 
