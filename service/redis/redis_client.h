@@ -76,6 +76,8 @@ class RedisClient {
   static std::unique_ptr<RedisClient> Start(RedisClientOptions options,
                                             RedisHandlers handlers);
   // Stops: pending callbacks complete with CANCELLED, the thread is joined.
+  // Not on the bus thread. Afterwards Command/Script/Subscribe complete
+  // with CANCELLED at once (inline) and Post drops its task.
   ~RedisClient();
   void Stop();
 

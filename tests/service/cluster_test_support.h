@@ -1,18 +1,11 @@
 #pragma once
 
 // Shared by cluster_bus_test.cc and cluster_gate_test.cc: a real
-// redis-server on a Unix socket in a temp dir, a fake push::Router that
+// redis-server (h3's fixture), a fake push::Router that
 // models connections and records every call, and a "node" (RedisClient,
 // ClusterState, ClusterBus) on that Redis.
 
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <future>
 #include <map>
@@ -29,6 +22,8 @@
 #include "service/cluster/cluster_bus.h"
 #include "service/cluster/cluster_state.h"
 #include "service/redis/redis_client.h"
+#include "service/redis/redis_url.h"
+#include "tests/service/redis_server_fixture.h"
 
 namespace herald::service::cluster::cluster_test {
 
@@ -59,53 +54,26 @@ inline bool Eventually(const std::function<bool()>& condition) {
   return condition();
 }
 
-// redis-server (Debian's) without persistence, on a socket in a temp dir.
+// h3's redis-server fixture (TCP on a free port, no persistence), as the
+// cluster tests use it.
 class RedisServer {
  public:
   RedisServer() {
-    char tmpl[] = "/tmp/herald-cluster-test-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    Start();
-  }
-  ~RedisServer() {
-    Stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string socket() const { return dir_ + "/redis.sock"; }
-  redis::RedisUrl url() const {
-    redis::RedisUrl url;
-    url.socket_path = socket();
-    return url;
-  }
-
-  void Start() {
-    std::filesystem::remove(socket());
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string sock = socket();
-      const std::string log = dir_ + "/redis.log";
-      execl("/usr/bin/redis-server", "redis-server", "--port", "0",
-            "--unixsocket", sock.c_str(), "--unixsocketperm", "700", "--save",
-            "", "--appendonly", "no", "--dir", dir_.c_str(), "--logfile",
-            log.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
+    auto server = herald::testing::RedisServer::Start();
+    if (!server.ok()) {
+      ADD_FAILURE() << server.status();
+      std::abort();
     }
-    ASSERT_GT(pid_, 0);
-    ASSERT_TRUE(Eventually([&] { return std::filesystem::exists(socket()); }))
-        << "redis-server did not start";
+    server_ = *std::move(server);
   }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+  redis::RedisUrl url() const {
+    return redis::RedisUrl::Parse(server_->Url()).value();
   }
+  // Killed: every client sees its connections fail.
+  void Stop() { EXPECT_TRUE(server_->Kill().ok()); }
 
  private:
-  std::string dir_;
-  pid_t pid_ = -1;
+  std::unique_ptr<herald::testing::RedisServer> server_;
 };
 
 // A push::Router modelling connected users (connections per user, their

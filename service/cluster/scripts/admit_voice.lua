@@ -5,7 +5,7 @@
 local channel, node, connection = ARGV[2], ARGV[3], ARGV[4]
 local session = redis.call('HMGET', 'herald:sess:' .. ARGV[1], 'u', 'e')
 if not session[1] then return {4001} end
-local expires = tonumber(session[2])
+local expires = tonumber(session[2]) or 0
 if expires ~= 0 and expires <= tonumber(ARGV[5]) then return {4001} end
 local user = session[1]
 local grant = redis.call('HMGET', 'herald:grant:' .. user, 's', 'c')
