@@ -56,16 +56,25 @@ void AckTracker::OnAck(uint64_t request_id, uint32_t recipients) {
   }
 }
 
+void AckTracker::CompleteAll() {
+  absl::flat_hash_map<uint64_t, Entry> entries = std::move(entries_);
+  entries_.clear();
+  for (auto& [request_id, entry] : entries) {
+    entry.timer->cancel();
+    if (entry.expected >= 0 && entry.done) std::move(entry.done)(entry.sum);
+  }
+}
+
 void AckTracker::Expire(uint64_t request_id) {
   auto node = entries_.extract(request_id);
   if (node.empty()) return;
   Entry& entry = node.mapped();
   if (entry.expected < 0) return;  // acks of a message nobody awaited
   ++timeouts_;
-  push::Log(push::LogLevel::kWarning, "cluster_ack_timeout",
-            {{"request_id", request_id},
-             {"acks", entry.received},
-             {"expected", entry.expected}});
+  Log(LogLevel::kWarning, "cluster_ack_timeout",
+      {{"request_id", request_id},
+       {"acks", entry.received},
+       {"expected", entry.expected}});
   if (entry.done) std::move(entry.done)(entry.sum);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,8 +35,12 @@ class AckTracker {
   void Await(uint64_t request_id, int64_t receivers, Done done);
   // One node's ack.
   void OnAck(uint64_t request_id, uint32_t recipients);
+  // Shutdown: every wait completes now with the sum so far; no timer is
+  // left on the context.
+  void CompleteAll();
 
-  uint64_t timeouts() const { return timeouts_; }
+  // Any thread.
+  uint64_t timeouts() const { return timeouts_.load(); }
   size_t pending() const { return entries_.size(); }
 
  private:
@@ -52,7 +57,7 @@ class AckTracker {
   boost::asio::io_context& context_;
   const std::chrono::milliseconds timeout_;
   absl::flat_hash_map<uint64_t, Entry> entries_;
-  uint64_t timeouts_ = 0;
+  std::atomic<uint64_t> timeouts_{0};
 };
 
 }  // namespace herald::service::cluster

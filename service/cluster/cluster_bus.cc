@@ -25,7 +25,7 @@ using Kind = push::MembershipChange::Kind;
 // Rounds of SnapshotServers an admission may take before it is refused.
 constexpr int kMaxRounds = 4;
 constexpr auto kHeartbeatPeriod = std::chrono::seconds(1);
-constexpr std::string_view kUserPrefix = "herald:u:";
+constexpr absl::string_view kUserPrefix = "herald:u:";
 
 std::string RandomNodeId() {
   std::random_device device;
@@ -81,9 +81,13 @@ std::vector<push::MembershipChange> DecodeChanges(
 
 // The user of a herald:u:<user> channel, 0 if it is not one.
 int64_t UserOfChannel(std::string_view channel) {
-  if (!channel.starts_with(kUserPrefix)) return 0;
+  if (!channel.starts_with(
+          std::string_view(kUserPrefix.data(), kUserPrefix.size())))
+    return 0;
   int64_t user_id = 0;
-  if (!absl::SimpleAtoi(channel.substr(kUserPrefix.size()), &user_id)) {
+  const std::string_view digits = channel.substr(kUserPrefix.size());
+  if (!absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()),
+                        &user_id)) {
     return 0;
   }
   return user_id;
@@ -150,6 +154,11 @@ class ClusterBus::Impl {
   }
 
   void Leave(absl::AnyInvocable<void() &&> done);
+  void Stop() {
+    stopped_ = true;
+    heartbeat_.cancel();
+    acks_.CompleteAll();
+  }
   void Publish(std::string channel, Outgoing message,
                absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done);
   void AwaitAcks(uint64_t request_id, int64_t receivers,
@@ -168,7 +177,7 @@ class ClusterBus::Impl {
     s.messages_in = messages_in_.load();
     s.messages_out = messages_out_.load();
     s.acks_in = acks_in_.load();
-    s.ack_timeouts = ack_timeouts_.load();
+    s.ack_timeouts = acks_.timeouts();
     s.server_channels = server_channels_.load();
     s.user_channels = user_channels_.load();
     s.cached_users = user_channels_.load();
@@ -239,7 +248,6 @@ class ClusterBus::Impl {
   void RefreshStats() {
     server_channels_ = cache_.server_channels();
     user_channels_ = cache_.user_channels();
-    ack_timeouts_ = acks_.timeouts();
   }
 
   redis::RedisClient& redis_;
@@ -259,11 +267,11 @@ class ClusterBus::Impl {
   std::mt19937_64 nonces_{std::random_device{}()};
   boost::asio::steady_timer heartbeat_;
   bool started_ = false;
+  bool stopped_ = false;
   bool leaving_ = false;
   bool connected_ = false;
 
-  std::atomic<uint64_t> messages_in_{0}, messages_out_{0}, acks_in_{0},
-      ack_timeouts_{0};
+  std::atomic<uint64_t> messages_in_{0}, messages_out_{0}, acks_in_{0};
   std::atomic<size_t> server_channels_{0}, user_channels_{0};
 };
 
@@ -320,8 +328,8 @@ void ClusterBus::Impl::OnMessage(std::string_view channel,
                                  std::string_view payload) {
   pb::BusMessage m;
   if (!m.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    push::Log(push::LogLevel::kWarning, "cluster_bad_message",
-              {{"channel", channel}, {"bytes", payload.size()}});
+    Log(LogLevel::kWarning, "cluster_bad_message",
+        {{"channel", channel}, {"bytes", payload.size()}});
     return;
   }
   ++messages_in_;
@@ -469,15 +477,16 @@ void ClusterBus::Impl::OnConnected(bool reconnect) {
       channel.confirmed_seq = ++seq_;
     }
   }
+  if (started_) {
+    heartbeat_.cancel();
+    Heartbeat();
+  }
   if (!reconnect) return;
-  push::Log(push::LogLevel::kInfo, "cluster_resnapshot",
-            {{"users", cache_.user_channels()}});
+  Log(LogLevel::kInfo, "cluster_resnapshot",
+      {{"users", cache_.user_channels()}});
   // Messages published while disconnected are lost: snapshot every cached
   // user again and apply the differences.
   for (int64_t user_id : cache_.Users()) StartRound(user_id, 1);
-  if (started_ && !leaving_) {
-    state_.Heartbeat(node_id_, options_.node_ttl.count(), [](absl::Status) {});
-  }
 }
 
 void ClusterBus::Impl::OnDisconnected() {
@@ -602,8 +611,8 @@ void ClusterBus::Impl::FailRound(int64_t user_id, absl::Status why) {
   std::vector<AdmitDone> waiters = std::move(it->second.waiters);
   rounds_.erase(it);
   if (waiters.empty()) {
-    push::Log(push::LogLevel::kWarning, "cluster_resnapshot_failed",
-              {{"user_id", user_id}, {"error", why.message()}});
+    Log(LogLevel::kWarning, "cluster_resnapshot_failed",
+        {{"user_id", user_id}, {"error", why.message()}});
   }
   for (AdmitDone& done : waiters) {
     cache_.Release(user_id);
@@ -693,15 +702,17 @@ void ClusterBus::Impl::SendCloseConnection(const std::string& node_id,
 
 // ---- Heartbeats, reaping, drain ----
 
+// One beat (and reap), and the next in a second while connected; a connect
+// starts it again.
 void ClusterBus::Impl::Heartbeat() {
-  if (leaving_) return;
+  if (leaving_ || stopped_ || !redis_.connected()) return;
   state_.Heartbeat(node_id_, options_.node_ttl.count(), [](absl::Status) {});
   state_.ReapDeadNodes(
       [this](absl::StatusOr<std::vector<VoicePresence>> reaped) {
         if (!reaped.ok()) return;
         for (const VoicePresence& p : *reaped) {
-          push::Log(push::LogLevel::kInfo, "cluster_reaped_voice",
-                    {{"node", p.node_id}, {"user_id", p.user_id}});
+          Log(LogLevel::kInfo, "cluster_reaped_voice",
+              {{"node", p.node_id}, {"user_id", p.user_id}});
           EmitVoiceEvent(
               Translator::UserLeftVc(p.user_id, p.channel_id, p.server_id),
               p.server_id);
@@ -761,6 +772,10 @@ void ClusterBus::Start(absl::AnyInvocable<void(absl::Status) &&> done) {
   redis_->Post([impl = impl_.get(), done = std::move(done)]() mutable {
     impl->Start(std::move(done));
   });
+}
+
+void ClusterBus::Stop() {
+  redis_->Post([impl = impl_.get()] { impl->Stop(); });
 }
 
 void ClusterBus::Leave(absl::AnyInvocable<void() &&> done) {

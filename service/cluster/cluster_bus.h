@@ -47,9 +47,9 @@ struct ClusterBusOptions {
 // are thread-safe and post to it; callbacks run on the bus thread.
 //
 // Wiring: the RedisClient gets its handlers from a BusRelay made before it
-// (see bus_relay.h); the bus attaches itself to the relay. Stop the
-// RedisClient before destroying the bus (pending callbacks complete during
-// Stop and reach the bus).
+// (see bus_relay.h); the bus attaches itself to the relay. Shutdown:
+// bus.Stop(), then RedisClient::Stop(), then destroy the bus (pending
+// callbacks complete during RedisClient::Stop and reach the bus).
 class ClusterBus {
  public:
   static std::string ServerChannel(int64_t server_id);
@@ -66,6 +66,9 @@ class ClusterBus {
   // Subscribes the node channel, starts heartbeats and the dead-node
   // reaper. `done` once the node channel is confirmed.
   void Start(absl::AnyInvocable<void(absl::Status) &&> done);
+  // Before RedisClient::Stop(): stops the heartbeats and completes every
+  // ack wait with what it counted, so no timer keeps the bus thread alive.
+  void Stop();
   // Drain: stops heartbeats, ends this node's voice presence (LeaveCluster,
   // user_left_vc to each server) and deletes the heartbeat key.
   void Leave(absl::AnyInvocable<void() &&> done);

@@ -124,8 +124,8 @@ void ClusterGate::OnVoiceClosed(push::ConnectionId id) {
         if (!ended.ok()) {
           // The presence stays until a node reaps it or the user's next
           // voice connection replaces it.
-          push::Log(push::LogLevel::kWarning, "cluster_voice_closed_failed",
-                    {{"error", ended.status().message()}});
+          Log(LogLevel::kWarning, "cluster_voice_closed_failed",
+              {{"error", ended.status().message()}});
           return;
         }
         if (!*ended) return;  // replaced or ended already

@@ -2,7 +2,10 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -92,6 +95,19 @@ bool SendArgv(redisAsyncContext* ac, redisCallbackFn* fn, void* privdata,
   }
   return redisAsyncCommandArgv(ac, fn, privdata, static_cast<int>(argv.size()),
                                ptrs.data(), lens.data()) == REDIS_OK;
+}
+
+// TCP keepalive: a peer that vanished without a RST is noticed by the
+// kernel within ~6 s, even on the otherwise silent subscriber connection.
+void EnableKeepAlive(int fd) {
+  int on = 1;
+  int idle = 3;      // seconds idle before the first probe
+  int interval = 1;  // between probes
+  int count = 3;     // unanswered probes before the connection fails
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
 }
 
 absl::Status Cancelled() {
@@ -283,7 +299,10 @@ void RedisClient::Impl::Stop() {
     }
   }
   absl::MutexLock lock(&join_mu_);
-  if (thread_.joinable()) thread_.join();
+  // On the bus thread itself (a misuse) the shutdown still happens, later.
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+    thread_.join();
+  }
 }
 
 bool RedisClient::Impl::PostIfRunning(absl::AnyInvocable<void() &&>& task) {
@@ -391,6 +410,7 @@ void RedisClient::Impl::Connect(Connection& c) {
     redisAsyncFree(ac);  // no hooks attached yet: closes the fd
     return OnDown(c, std::move(why));
   }
+  if (url.socket_path.empty()) EnableKeepAlive(ac->c.fd);
   boost::system::error_code ec;
   c.socket.emplace(context_);
   c.socket->assign(ac->c.fd, ec);
@@ -603,6 +623,10 @@ void RedisClient::Impl::Script(const RedisScript& script,
 
 void RedisClient::Impl::SendCommand(std::unique_ptr<PendingCommand> op) {
   if (stopping_) return std::move(op->done)(Cancelled());
+  if (op->argv.empty()) {
+    return std::move(op->done)(
+        absl::InvalidArgumentError("redis: empty command"));
+  }
   if (commands_.state != State::kUp) {
     return std::move(op->done)(NotConnected(commands_));
   }

@@ -158,7 +158,8 @@ struct Node {
     control = std::make_unique<ClusterControlPlane>(*state, *bus);
   }
   ~Node() {
-    client->Stop();  // first: pending callbacks reach the bus
+    bus->Stop();
+    client->Stop();  // pending callbacks complete and reach the bus
   }
 
   absl::Status Init() {
@@ -295,7 +296,6 @@ PublishRequest UserJoined(int64_t user, int64_t server) {
   auto* e = req.mutable_user_joined();
   e->set_id(user);
   e->set_server_id(server);
-  e->set_name("u");
   return req;
 }
 
@@ -325,7 +325,7 @@ PublishRequest GotServerOwner(int64_t user, int64_t server) {
   PublishRequest req;
   auto* e = req.mutable_got_server_owner();
   e->set_user_id(user);
-  e->set_server_id(server);
+  e->set_id(server);
   return req;
 }
 

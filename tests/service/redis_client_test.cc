@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <memory>
@@ -238,6 +239,8 @@ TEST_F(RedisClientTest, ErrorRepliesAreRepliesNotFailures) {
   EXPECT_TRUE(r->is_error());
   EXPECT_TRUE(absl::StartsWith(r->str, "ERR value is not an integer"))
       << r->str;
+  absl::StatusOr<RedisReply> empty = Call(*client_, {});
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
   r = Call(*client_, {"NOSUCHCOMMAND", "x"});
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->is_error());
@@ -603,6 +606,28 @@ TEST_F(RedisClientTest, UnsubscribeBeforeConfirmationCancelsIt) {
   ASSERT_TRUE(SubscribeSync(*client_, "gone").ok());
   EXPECT_EQ(Subscribers(*server_, "gone"), 1);
   EXPECT_EQ(events_.disconnects().size(), 0u);
+}
+
+// Both TCP connections probe an idle peer (so a vanished Redis is noticed
+// on the subscriber connection too).
+TEST_F(RedisClientTest, TcpKeepaliveOnBothConnections) {
+  StartServer();
+  Connect(Options());
+  std::string command = absl::StrCat(
+      "/usr/bin/ss -tno state established '( dport = :", server_->port(),
+      " )' 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+  pclose(pipe);
+  size_t keepalive = 0;
+  for (size_t at = out.find("keepalive"); at != std::string::npos;
+       at = out.find("keepalive", at + 1)) {
+    ++keepalive;
+  }
+  EXPECT_EQ(keepalive, 2u) << out;
 }
 
 TEST_F(RedisClientTest, InFlightIsBounded) {
