@@ -23,12 +23,12 @@ push::Refusal UnknownToken() {
 ClusterGate::ClusterGate(ClusterState& state, ClusterBus& bus)
     : state_(state), bus_(bus) {}
 
-void ClusterGate::AdmitMain(std::string_view token, push::ConnectionId,
+void ClusterGate::AdmitMain(std::string_view token, push::ConnectionId id,
                             MainDone done) {
   std::string key = state_.SessionKey(token);
   state_.LookupSession(
       key, NowMicros(),
-      [this, key, done = std::move(done)](
+      [this, id, key, done = std::move(done)](
           absl::StatusOr<std::optional<SessionInfo>> session) mutable {
         if (!session.ok()) {
           std::move(done)(TryAgainLater());
@@ -39,12 +39,17 @@ void ClusterGate::AdmitMain(std::string_view token, push::ConnectionId,
           return;
         }
         const int64_t user_id = (*session)->user_id;
+        const int64_t expires_at_us = (*session)->expires_at_us;
         bus_.AdmitUser(
-            user_id, [user_id, key = std::move(key), done = std::move(done)](
+            user_id, [this, id, user_id, expires_at_us, key = std::move(key),
+                      done = std::move(done)](
                          absl::StatusOr<std::vector<int64_t>> servers) mutable {
               if (!servers.ok()) {
                 std::move(done)(TryAgainLater());
                 return;
+              }
+              if (observer_.admitted) {
+                observer_.admitted(id, user_id, key, expires_at_us);
               }
               std::move(done)(push::MainAdmission{user_id, *std::move(servers),
                                                   std::move(key)});
@@ -52,7 +57,8 @@ void ClusterGate::AdmitMain(std::string_view token, push::ConnectionId,
       });
 }
 
-void ClusterGate::OnMainClosed(push::ConnectionId, int64_t user_id) {
+void ClusterGate::OnMainClosed(push::ConnectionId id, int64_t user_id) {
+  if (observer_.closed) observer_.closed(id);
   bus_.ReleaseUser(user_id);
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
@@ -35,12 +37,27 @@ class ClusterGate final : public push::Gate {
   void OnMainClosed(push::ConnectionId id, int64_t user_id) override;
   void OnVoiceClosed(push::ConnectionId id) override;
 
+  // Told of every main connection admitted, with its session's expiry
+  // (expires_at_us, 0: never), before the admission completes, and of
+  // every admitted one that closed: cluster mode's SessionExpiryCloser.
+  // Set before the gate serves; either may be empty.
+  struct MainObserver {
+    std::function<void(push::ConnectionId id, int64_t user_id,
+                       const std::string& session_key, int64_t expires_at_us)>
+        admitted;
+    std::function<void(push::ConnectionId id)> closed;
+  };
+  void SetMainObserver(MainObserver observer) {
+    observer_ = std::move(observer);
+  }
+
  private:
   void Admitted(const ClusterState::VoiceAdmit& admit, int64_t channel_id,
                 push::ConnectionId id, std::string key, VoiceDone done);
 
   ClusterState& state_;
   ClusterBus& bus_;
+  MainObserver observer_;  // set before serving, then read-only
   absl::Mutex mu_;
   // Admitted voice connections -> their user (VoiceClosed needs it).
   absl::flat_hash_map<push::ConnectionId, int64_t> voice_users_
