@@ -92,13 +92,15 @@ absl::Status HeraldApp::StartCluster(const HeraldOptions& options) {
   // Up to kRedisStartup: the shared secret (retried while Redis is not
   // reachable yet), then the bus's node channel.
   const auto deadline = std::chrono::steady_clock::now() + kRedisStartup;
-  absl::Status st;
+  absl::Status st, why;  // why: the last answer that was not a timeout
   for (;;) {
     st = WaitFor([this](auto done) { cluster_state_->Init(std::move(done)); },
                  deadline);
+    if (!absl::IsDeadlineExceeded(st)) why = st;
     if (st.ok() || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (!st.ok() && !why.ok()) st = why;
   if (st.ok()) {
     st = WaitFor([this](auto done) { bus_->Start(std::move(done)); }, deadline);
   }
