@@ -53,7 +53,9 @@ namespace internal {
 // answering thread posted before and before what it posts after. The call
 // holds the connection weakly: a gate that never answers keeps nothing
 // alive, and an answer that finds the connection gone or no longer
-// admitting is dropped, the gate told to undo an admission.
+// admitting is dropped, the gate told to undo an admission (on the worker's
+// thread; `done` itself never calls back into the gate). The worker must
+// outlive every answer: a gate stops answering before the PushServer goes.
 template <typename Admission>
 class AdmissionCall
     : public std::enable_shared_from_this<AdmissionCall<Admission>> {

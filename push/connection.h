@@ -37,7 +37,8 @@ class AdmissionCall;  // connection.cc: carries a gate's answer
 // (PlainSession, TlsSession) supplies the transport's I/O primitives.
 //
 // Thread: lives on its Worker's I/O thread for its whole life; every method
-// is called there (the gate's answer is posted there).
+// is called there (a gate answering from another thread posts its answer
+// there).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class Kind { kMain, kVoice };
@@ -169,7 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Admit(HttpUpgrade::Target target);
   // The gate's answer, on this connection's thread while the admission is
   // still pending (a connection that closed meanwhile never gets it: see
-  // AdmissionDone in connection.cc).
+  // AdmissionCall in connection.cc).
   void OnMainAnswer(std::variant<MainAdmission, Refusal> answer);
   void OnVoiceAnswer(std::variant<VoiceAdmission, Refusal> answer);
   // `token`: what the client presented (its hash is logged), if any.
