@@ -364,5 +364,40 @@ TEST(ClusterBusTest, ReapedVoicePresenceEmitsUserLeftVc) {
   }));
 }
 
+TEST(ClusterBusTest, LeaveEndsOwnVoicePresenceAndDeletesHeartbeat) {
+  RedisServer server;
+  Node observer(server), leaver(server);
+  Seed(observer, 9, 10);
+  ASSERT_TRUE(observer.Admit(9).ok());
+  const std::string key = leaver.state().SessionKey("tok");
+  ASSERT_TRUE((Call<absl::StatusOr<std::optional<int64_t>>>([&](auto done) {
+                leaver.state().OpenSession(key, 5, 0, std::move(done));
+              })).ok());
+  ASSERT_TRUE((Call<absl::StatusOr<ClusterState::GrantResult>>([&](auto done) {
+                leaver.state().SetGrant(5, 10, 100, std::move(done));
+              })).ok());
+  auto admit = Call<absl::StatusOr<ClusterState::VoiceAdmit>>([&](auto done) {
+    leaver.state().AdmitVoice(key, 100, leaver.bus().node_id(), 1, NowMicros(),
+                              std::move(done));
+  });
+  ASSERT_TRUE(admit.ok() && admit->refusal_code == 0);
+  const std::string heartbeat = "herald:node:" + leaver.bus().node_id();
+  ASSERT_TRUE(Eventually([&] {
+    return observer.Command({"EXISTS", heartbeat}).integer == 1;
+  }));
+
+  Call<bool>([&](auto done) {
+    leaver.bus().Leave([done = std::move(done)]() mutable { done(true); });
+  });
+  EXPECT_TRUE(Eventually([&] {
+    return observer.router().payloads() ==
+           std::vector<std::string>{Translator::UserLeftVc(5, 100, 10)};
+  }));
+  EXPECT_EQ(observer.Command({"EXISTS", heartbeat}).integer, 0);
+  // No heartbeat after the drain.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(observer.Command({"EXISTS", heartbeat}).integer, 0);
+}
+
 }  // namespace
 }  // namespace herald::service::cluster
