@@ -159,6 +159,8 @@ class ClusterBus::Impl {
     heartbeat_.cancel();
     acks_.CompleteAll();
   }
+  // Publish, EmitVoiceEvent, SendCloseConnection: any thread (the command
+  // is sent from the caller's thread; its reply runs on the bus thread).
   void Publish(std::string channel, Outgoing message,
                absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done);
   void AwaitAcks(uint64_t request_id, int64_t receivers,
@@ -837,21 +839,17 @@ void ClusterBus::AwaitAcks(uint64_t request_id, int64_t receivers,
   });
 }
 
+// Sent from the caller's thread (RedisClient keeps one thread's commands in
+// order), so a Publish and the caller's ClusterState scripts reach Redis in
+// the order they were made.
 void ClusterBus::Publish(
     std::string channel, Outgoing message,
     absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done) {
-  redis_->Post([impl = impl_.get(), channel = std::move(channel),
-                message = std::move(message),
-                done = std::move(done)]() mutable {
-    impl->Publish(std::move(channel), std::move(message), std::move(done));
-  });
+  impl_->Publish(std::move(channel), std::move(message), std::move(done));
 }
 
 void ClusterBus::EmitVoiceEvent(std::string payload, int64_t server_id) {
-  redis_->Post(
-      [impl = impl_.get(), payload = std::move(payload), server_id]() mutable {
-        impl->EmitVoiceEvent(std::move(payload), server_id);
-      });
+  impl_->EmitVoiceEvent(std::move(payload), server_id);
 }
 
 void ClusterBus::CloseConnectionOn(const std::string& node_id,
@@ -861,10 +859,7 @@ void ClusterBus::CloseConnectionOn(const std::string& node_id,
     local_->CloseConnection(id, code, std::move(reason));
     return;
   }
-  redis_->Post([impl = impl_.get(), node_id, id, code,
-                reason = std::move(reason)]() mutable {
-    impl->SendCloseConnection(node_id, id, code, std::move(reason));
-  });
+  impl_->SendCloseConnection(node_id, id, code, std::move(reason));
 }
 
 void ClusterBus::AdmitUser(

@@ -98,7 +98,10 @@ class ClusterBus {
   void AwaitAcks(uint64_t request_id, int64_t receivers,
                  absl::AnyInvocable<void(uint32_t) &&> done);
   // PUBLISH `channel` and AwaitAcks: the cluster-wide recipients, or
-  // UNAVAILABLE if Redis did not take it.
+  // UNAVAILABLE if Redis did not take it. The PUBLISH is sent from the
+  // calling thread, so it stays in order with that thread's other
+  // RedisClient commands (ClusterState scripts); so do EmitVoiceEvent's
+  // and CloseConnectionOn's.
   void Publish(std::string channel, Outgoing message,
                absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done);
 

@@ -102,6 +102,38 @@ TEST(ClusterBusTest, EventReachesEachNodeOnceAndAcksSumRecipients) {
   EXPECT_THAT(a.router().payloads(), ElementsAre("{\"e\":1}", "{\"e\":2}"));
 }
 
+// A Publish and a ClusterState script made one after the other from one
+// thread reach Redis, and so every node, in that order.
+TEST(ClusterBusTest, PublishKeepsTheCallersOrderWithScripts) {
+  RedisServer server;
+  Node a(server), b(server);
+  Seed(a, 1, 10);
+  b.router().Connect(1, {10});
+  ASSERT_TRUE(b.Admit(1).ok());
+  for (int i = 0; i < 20; ++i) {
+    const std::string first = "first" + std::to_string(i);
+    const std::string second = "second" + std::to_string(i);
+    std::promise<absl::StatusOr<uint32_t>> published;
+    a.bus().Publish(
+        ClusterBus::ServerChannel(10), a.bus().EncodeDeliver(Event(first, 10)),
+        [&](absl::StatusOr<uint32_t> r) { published.set_value(r); });
+    auto removed =
+        Call<absl::StatusOr<ClusterState::Published>>([&](auto done) {
+          a.state().RemoveMembership(
+              2, 10,
+              Notify{ClusterBus::ServerChannel(10),
+                     a.bus().EncodeDeliver(Event(second, 10)).bytes},
+              std::move(done));
+        });
+    ASSERT_TRUE(removed.ok());
+    published.get_future().wait();
+    ASSERT_TRUE(Eventually([&] { return b.router().payloads().size() == 2; }));
+    EXPECT_THAT(b.router().payloads(), ElementsAre(first, second));
+    b.router().Join();
+    b.router().ClearRoutes();
+  }
+}
+
 TEST(ClusterBusTest, NobodySubscribedCompletesAtOnce) {
   RedisServer server;
   Node a(server);
