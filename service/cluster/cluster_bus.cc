@@ -180,6 +180,7 @@ class ClusterBus::Impl {
     s.messages_out = messages_out_.load();
     s.acks_in = acks_in_.load();
     s.ack_timeouts = acks_.timeouts();
+    s.snapshots = snapshots_.load();
     s.server_channels = server_channels_.load();
     s.user_channels = user_channels_.load();
     s.cached_users = user_channels_.load();
@@ -273,7 +274,8 @@ class ClusterBus::Impl {
   bool leaving_ = false;
   bool connected_ = false;
 
-  std::atomic<uint64_t> messages_in_{0}, messages_out_{0}, acks_in_{0};
+  std::atomic<uint64_t> messages_in_{0}, messages_out_{0}, acks_in_{0},
+      snapshots_{0};
   std::atomic<size_t> server_channels_{0}, user_channels_{0};
 };
 
@@ -494,6 +496,14 @@ void ClusterBus::Impl::OnConnected(bool reconnect) {
 void ClusterBus::Impl::OnDisconnected() {
   connected_ = false;
   for (auto& [name, channel] : channels_) channel.confirmed = false;
+  // A snapshot's marker may be lost with the subscriber connection: refuse
+  // the admissions in progress now (1013) rather than hold them until a
+  // reconnect; refreshes start again at the reconnect.
+  std::vector<int64_t> users;
+  for (const auto& [user_id, round] : rounds_) users.push_back(user_id);
+  for (int64_t user_id : users) {
+    FailRound(user_id, absl::UnavailableError("redis: connection lost"));
+  }
 }
 
 // ---- Snapshots (admission, refresh) ----
@@ -530,6 +540,7 @@ void ClusterBus::Impl::IssueSnapshot(int64_t user_id, uint64_t nonce) {
   pb::BusMessage marker = NewMessage(/*ack=*/false);
   marker.mutable_marker()->set_nonce(nonce);
   ++messages_out_;
+  ++snapshots_;
   state_.SnapshotServers(
       user_id,
       Notify{ClusterBus::UserChannel(user_id), marker.SerializeAsString()},

@@ -131,6 +131,8 @@ class ClusterBus {
   struct Stats {
     uint64_t messages_in = 0, messages_out = 0, acks_in = 0;
     uint64_t ack_timeouts = 0;
+    // SnapshotServers issued (admissions and refreshes after a reconnect).
+    uint64_t snapshots = 0;
     size_t server_channels = 0, user_channels = 0, cached_users = 0;
   };
   Stats stats() const;

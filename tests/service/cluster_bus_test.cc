@@ -321,6 +321,24 @@ TEST(ClusterBusTest, AdmissionSnapshotWithConcurrentMembershipChanges) {
   }
 }
 
+// A snapshot is trusted only when every server it names was subscribed
+// before it was taken: otherwise the node subscribes and looks again.
+TEST(ClusterBusTest, AdmissionSnapshotsUntilItsServersWereSubscribed) {
+  RedisServer server;
+  Node a(server), b(server);
+  Seed(a, 1, 10);
+  Seed(a, 2, 10);
+  Seed(a, 3, 11);
+  ASSERT_THAT(b.Admit(1).value(), ElementsAre(10));
+  EXPECT_EQ(b.bus().stats().snapshots, 2u);  // s:10 subscribed in between
+  ASSERT_THAT(b.Admit(2).value(), ElementsAre(10));
+  EXPECT_EQ(b.bus().stats().snapshots, 3u);  // s:10 already subscribed
+  ASSERT_THAT(b.Admit(1).value(), ElementsAre(10));
+  EXPECT_EQ(b.bus().stats().snapshots, 3u);  // cached
+  ASSERT_THAT(b.Admit(3).value(), ElementsAre(11));
+  EXPECT_EQ(b.bus().stats().snapshots, 5u);
+}
+
 TEST(ClusterBusTest, RedisDownFailsAdmissionAndPublishAtOnce) {
   RedisServer server;
   Node a(server);
@@ -332,6 +350,33 @@ TEST(ClusterBusTest, RedisDownFailsAdmissionAndPublishAtOnce) {
                              a.bus().EncodeDeliver(Event("x", 1)));
   EXPECT_EQ(published.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(a.bus().stats().user_channels, 0u);  // the reference released
+}
+
+// The subscriber connection drops while an admission's snapshot is in
+// flight (its marker may be lost): the admission is refused at once.
+TEST(ClusterBusTest, ConnectionLossDuringAdmissionRefusesAtOnce) {
+  RedisServer server;
+  Node a(server), b(server);
+  Seed(a, 1, 10);
+  // Scripts wait (CLIENT PAUSE WRITE), so the snapshot stays in flight.
+  a.Command({"CLIENT", "PAUSE", "3000", "WRITE"});
+  std::promise<absl::StatusOr<std::vector<int64_t>>> admitted;
+  b.bus().AdmitUser(1, [&](absl::StatusOr<std::vector<int64_t>> s) {
+    admitted.set_value(std::move(s));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const auto kill = std::chrono::steady_clock::now();
+  a.Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  auto future = admitted.get_future();
+  ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - kill,
+            std::chrono::milliseconds(600));  // not the command timeout
+  EXPECT_EQ(future.get().status().code(), absl::StatusCode::kUnavailable);
+  a.Command({"CLIENT", "UNPAUSE"});
+  EXPECT_TRUE(Eventually([&] { return b.bus().stats().user_channels == 0; }));
+  // Once reconnected, the user is admitted normally.
+  ASSERT_TRUE(Eventually([&] { return b.redis().connected(); }));
+  EXPECT_THAT(b.Admit(1).value(), ElementsAre(10));
 }
 
 TEST(ClusterBusTest, ReconnectResnapshotsCachedUsers) {
