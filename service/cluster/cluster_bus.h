@@ -119,7 +119,9 @@ class ClusterBus {
   // server channel was subscribed before the snapshot (at most 4 rounds).
   // Answered on the bus thread, so the admission reaches the connection's
   // worker before any Route the bus makes after it. UNAVAILABLE (the
-  // reference is released then) when Redis is down or did not answer.
+  // reference is released then) when Redis is down, did not answer, the
+  // connection dropped meanwhile, or the servers did not settle in 4
+  // snapshots; ClusterGate refuses with 1013 then.
   void AdmitUser(
       int64_t user_id,
       absl::AnyInvocable<void(absl::StatusOr<std::vector<int64_t>>) &&> done);
