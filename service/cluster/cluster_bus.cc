@@ -159,6 +159,8 @@ class ClusterBus::Impl {
     heartbeat_.cancel();
     acks_.CompleteAll();
   }
+  // Publish, EmitVoiceEvent, SendCloseConnection: any thread (the command
+  // is sent from the caller's thread; its reply runs on the bus thread).
   void Publish(std::string channel, Outgoing message,
                absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done);
   void AwaitAcks(uint64_t request_id, int64_t receivers,
@@ -178,6 +180,7 @@ class ClusterBus::Impl {
     s.messages_out = messages_out_.load();
     s.acks_in = acks_in_.load();
     s.ack_timeouts = acks_.timeouts();
+    s.snapshots = snapshots_.load();
     s.server_channels = server_channels_.load();
     s.user_channels = user_channels_.load();
     s.cached_users = user_channels_.load();
@@ -271,7 +274,8 @@ class ClusterBus::Impl {
   bool leaving_ = false;
   bool connected_ = false;
 
-  std::atomic<uint64_t> messages_in_{0}, messages_out_{0}, acks_in_{0};
+  std::atomic<uint64_t> messages_in_{0}, messages_out_{0}, acks_in_{0},
+      snapshots_{0};
   std::atomic<size_t> server_channels_{0}, user_channels_{0};
 };
 
@@ -492,6 +496,14 @@ void ClusterBus::Impl::OnConnected(bool reconnect) {
 void ClusterBus::Impl::OnDisconnected() {
   connected_ = false;
   for (auto& [name, channel] : channels_) channel.confirmed = false;
+  // A snapshot's marker may be lost with the subscriber connection: refuse
+  // the admissions in progress now (1013) rather than hold them until a
+  // reconnect; refreshes start again at the reconnect.
+  std::vector<int64_t> users;
+  for (const auto& [user_id, round] : rounds_) users.push_back(user_id);
+  for (int64_t user_id : users) {
+    FailRound(user_id, absl::UnavailableError("redis: connection lost"));
+  }
 }
 
 // ---- Snapshots (admission, refresh) ----
@@ -528,6 +540,7 @@ void ClusterBus::Impl::IssueSnapshot(int64_t user_id, uint64_t nonce) {
   pb::BusMessage marker = NewMessage(/*ack=*/false);
   marker.mutable_marker()->set_nonce(nonce);
   ++messages_out_;
+  ++snapshots_;
   state_.SnapshotServers(
       user_id,
       Notify{ClusterBus::UserChannel(user_id), marker.SerializeAsString()},
@@ -837,21 +850,17 @@ void ClusterBus::AwaitAcks(uint64_t request_id, int64_t receivers,
   });
 }
 
+// Sent from the caller's thread (RedisClient keeps one thread's commands in
+// order), so a Publish and the caller's ClusterState scripts reach Redis in
+// the order they were made.
 void ClusterBus::Publish(
     std::string channel, Outgoing message,
     absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done) {
-  redis_->Post([impl = impl_.get(), channel = std::move(channel),
-                message = std::move(message),
-                done = std::move(done)]() mutable {
-    impl->Publish(std::move(channel), std::move(message), std::move(done));
-  });
+  impl_->Publish(std::move(channel), std::move(message), std::move(done));
 }
 
 void ClusterBus::EmitVoiceEvent(std::string payload, int64_t server_id) {
-  redis_->Post(
-      [impl = impl_.get(), payload = std::move(payload), server_id]() mutable {
-        impl->EmitVoiceEvent(std::move(payload), server_id);
-      });
+  impl_->EmitVoiceEvent(std::move(payload), server_id);
 }
 
 void ClusterBus::CloseConnectionOn(const std::string& node_id,
@@ -861,10 +870,7 @@ void ClusterBus::CloseConnectionOn(const std::string& node_id,
     local_->CloseConnection(id, code, std::move(reason));
     return;
   }
-  redis_->Post([impl = impl_.get(), node_id, id, code,
-                reason = std::move(reason)]() mutable {
-    impl->SendCloseConnection(node_id, id, code, std::move(reason));
-  });
+  impl_->SendCloseConnection(node_id, id, code, std::move(reason));
 }
 
 void ClusterBus::AdmitUser(

@@ -98,7 +98,10 @@ class ClusterBus {
   void AwaitAcks(uint64_t request_id, int64_t receivers,
                  absl::AnyInvocable<void(uint32_t) &&> done);
   // PUBLISH `channel` and AwaitAcks: the cluster-wide recipients, or
-  // UNAVAILABLE if Redis did not take it.
+  // UNAVAILABLE if Redis did not take it. The PUBLISH is sent from the
+  // calling thread, so it stays in order with that thread's other
+  // RedisClient commands (ClusterState scripts); so do EmitVoiceEvent's
+  // and CloseConnectionOn's.
   void Publish(std::string channel, Outgoing message,
                absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done);
 
@@ -116,7 +119,9 @@ class ClusterBus {
   // server channel was subscribed before the snapshot (at most 4 rounds).
   // Answered on the bus thread, so the admission reaches the connection's
   // worker before any Route the bus makes after it. UNAVAILABLE (the
-  // reference is released then) when Redis is down or did not answer.
+  // reference is released then) when Redis is down, did not answer, the
+  // connection dropped meanwhile, or the servers did not settle in 4
+  // snapshots; ClusterGate refuses with 1013 then.
   void AdmitUser(
       int64_t user_id,
       absl::AnyInvocable<void(absl::StatusOr<std::vector<int64_t>>) &&> done);
@@ -128,6 +133,8 @@ class ClusterBus {
   struct Stats {
     uint64_t messages_in = 0, messages_out = 0, acks_in = 0;
     uint64_t ack_timeouts = 0;
+    // SnapshotServers issued (admissions and refreshes after a reconnect).
+    uint64_t snapshots = 0;
     size_t server_channels = 0, user_channels = 0, cached_users = 0;
   };
   Stats stats() const;

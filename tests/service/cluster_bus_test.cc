@@ -102,6 +102,38 @@ TEST(ClusterBusTest, EventReachesEachNodeOnceAndAcksSumRecipients) {
   EXPECT_THAT(a.router().payloads(), ElementsAre("{\"e\":1}", "{\"e\":2}"));
 }
 
+// A Publish and a ClusterState script made one after the other from one
+// thread reach Redis, and so every node, in that order.
+TEST(ClusterBusTest, PublishKeepsTheCallersOrderWithScripts) {
+  RedisServer server;
+  Node a(server), b(server);
+  Seed(a, 1, 10);
+  b.router().Connect(1, {10});
+  ASSERT_TRUE(b.Admit(1).ok());
+  for (int i = 0; i < 20; ++i) {
+    const std::string first = "first" + std::to_string(i);
+    const std::string second = "second" + std::to_string(i);
+    std::promise<absl::StatusOr<uint32_t>> published;
+    a.bus().Publish(
+        ClusterBus::ServerChannel(10), a.bus().EncodeDeliver(Event(first, 10)),
+        [&](absl::StatusOr<uint32_t> r) { published.set_value(r); });
+    auto removed =
+        Call<absl::StatusOr<ClusterState::Published>>([&](auto done) {
+          a.state().RemoveMembership(
+              2, 10,
+              Notify{ClusterBus::ServerChannel(10),
+                     a.bus().EncodeDeliver(Event(second, 10)).bytes},
+              std::move(done));
+        });
+    ASSERT_TRUE(removed.ok());
+    published.get_future().wait();
+    ASSERT_TRUE(Eventually([&] { return b.router().payloads().size() == 2; }));
+    EXPECT_THAT(b.router().payloads(), ElementsAre(first, second));
+    b.router().Join();
+    b.router().ClearRoutes();
+  }
+}
+
 TEST(ClusterBusTest, NobodySubscribedCompletesAtOnce) {
   RedisServer server;
   Node a(server);
@@ -289,6 +321,24 @@ TEST(ClusterBusTest, AdmissionSnapshotWithConcurrentMembershipChanges) {
   }
 }
 
+// A snapshot is trusted only when every server it names was subscribed
+// before it was taken: otherwise the node subscribes and looks again.
+TEST(ClusterBusTest, AdmissionSnapshotsUntilItsServersWereSubscribed) {
+  RedisServer server;
+  Node a(server), b(server);
+  Seed(a, 1, 10);
+  Seed(a, 2, 10);
+  Seed(a, 3, 11);
+  ASSERT_THAT(b.Admit(1).value(), ElementsAre(10));
+  EXPECT_EQ(b.bus().stats().snapshots, 2u);  // s:10 subscribed in between
+  ASSERT_THAT(b.Admit(2).value(), ElementsAre(10));
+  EXPECT_EQ(b.bus().stats().snapshots, 3u);  // s:10 already subscribed
+  ASSERT_THAT(b.Admit(1).value(), ElementsAre(10));
+  EXPECT_EQ(b.bus().stats().snapshots, 3u);  // cached
+  ASSERT_THAT(b.Admit(3).value(), ElementsAre(11));
+  EXPECT_EQ(b.bus().stats().snapshots, 5u);
+}
+
 TEST(ClusterBusTest, RedisDownFailsAdmissionAndPublishAtOnce) {
   RedisServer server;
   Node a(server);
@@ -300,6 +350,33 @@ TEST(ClusterBusTest, RedisDownFailsAdmissionAndPublishAtOnce) {
                              a.bus().EncodeDeliver(Event("x", 1)));
   EXPECT_EQ(published.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(a.bus().stats().user_channels, 0u);  // the reference released
+}
+
+// The subscriber connection drops while an admission's snapshot is in
+// flight (its marker may be lost): the admission is refused at once.
+TEST(ClusterBusTest, ConnectionLossDuringAdmissionRefusesAtOnce) {
+  RedisServer server;
+  Node a(server), b(server);
+  Seed(a, 1, 10);
+  // Scripts wait (CLIENT PAUSE WRITE), so the snapshot stays in flight.
+  a.Command({"CLIENT", "PAUSE", "3000", "WRITE"});
+  std::promise<absl::StatusOr<std::vector<int64_t>>> admitted;
+  b.bus().AdmitUser(1, [&](absl::StatusOr<std::vector<int64_t>> s) {
+    admitted.set_value(std::move(s));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const auto kill = std::chrono::steady_clock::now();
+  a.Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  auto future = admitted.get_future();
+  ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - kill,
+            std::chrono::milliseconds(600));  // not the command timeout
+  EXPECT_EQ(future.get().status().code(), absl::StatusCode::kUnavailable);
+  a.Command({"CLIENT", "UNPAUSE"});
+  EXPECT_TRUE(Eventually([&] { return b.bus().stats().user_channels == 0; }));
+  // Once reconnected, the user is admitted normally.
+  ASSERT_TRUE(Eventually([&] { return b.redis().connected(); }));
+  EXPECT_THAT(b.Admit(1).value(), ElementsAre(10));
 }
 
 TEST(ClusterBusTest, ReconnectResnapshotsCachedUsers) {
@@ -362,6 +439,41 @@ TEST(ClusterBusTest, ReapedVoicePresenceEmitsUserLeftVc) {
     return observer.router().payloads() ==
            std::vector<std::string>{Translator::UserLeftVc(5, 100, 10)};
   }));
+}
+
+TEST(ClusterBusTest, LeaveEndsOwnVoicePresenceAndDeletesHeartbeat) {
+  RedisServer server;
+  Node observer(server), leaver(server);
+  Seed(observer, 9, 10);
+  ASSERT_TRUE(observer.Admit(9).ok());
+  const std::string key = leaver.state().SessionKey("tok");
+  ASSERT_TRUE((Call<absl::StatusOr<std::optional<int64_t>>>([&](auto done) {
+                leaver.state().OpenSession(key, 5, 0, std::move(done));
+              })).ok());
+  ASSERT_TRUE((Call<absl::StatusOr<ClusterState::GrantResult>>([&](auto done) {
+                leaver.state().SetGrant(5, 10, 100, std::move(done));
+              })).ok());
+  auto admit = Call<absl::StatusOr<ClusterState::VoiceAdmit>>([&](auto done) {
+    leaver.state().AdmitVoice(key, 100, leaver.bus().node_id(), 1, NowMicros(),
+                              std::move(done));
+  });
+  ASSERT_TRUE(admit.ok() && admit->refusal_code == 0);
+  const std::string heartbeat = "herald:node:" + leaver.bus().node_id();
+  ASSERT_TRUE(Eventually([&] {
+    return observer.Command({"EXISTS", heartbeat}).integer == 1;
+  }));
+
+  Call<bool>([&](auto done) {
+    leaver.bus().Leave([done = std::move(done)]() mutable { done(true); });
+  });
+  EXPECT_TRUE(Eventually([&] {
+    return observer.router().payloads() ==
+           std::vector<std::string>{Translator::UserLeftVc(5, 100, 10)};
+  }));
+  EXPECT_EQ(observer.Command({"EXISTS", heartbeat}).integer, 0);
+  // No heartbeat after the drain.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(observer.Command({"EXISTS", heartbeat}).integer, 0);
 }
 
 }  // namespace

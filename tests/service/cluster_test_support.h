@@ -105,6 +105,10 @@ class FakeRouter : public push::Router {
       });
     }
   }
+  void ClearRoutes() {
+    absl::MutexLock lock(&mu_);
+    routes_.clear();
+  }
   // Waits for the callbacks' threads.
   void Join() {
     std::vector<std::thread> threads;
