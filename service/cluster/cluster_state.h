@@ -60,7 +60,8 @@ class ClusterState {
 
   // Creates (SET NX) or reads the shared secret; SessionKey works after it.
   void Init(absl::AnyInvocable<void(absl::Status) &&> done);
-  // The keyed hash of `token` (raw bytes), the same on every node.
+  // The keyed hash of `token` (raw bytes), the same on every node: the 32
+  // raw bytes of HMAC-SHA256; Redis keys hold its lower-case hex.
   std::string SessionKey(std::string_view token) const;
 
   // Sessions (by SessionKey). OpenSession returns the user the key named
@@ -147,7 +148,10 @@ class ClusterState {
   // Nodes. Heartbeat: the node's key lives `ttl_ms`; refreshed every
   // second by ClusterBus. ReapDeadNodes removes the presence held by nodes
   // whose key expired (any node may run it; each presence is returned to
-  // exactly one caller). LeaveCluster: this node's own presences, at drain.
+  // exactly one caller). LeaveCluster: this node's own presences, at drain
+  // (it also deletes the node's heartbeat key and forgets the node).
+  // AdmitVoice lists its node too, so a node that never sent a heartbeat
+  // is reaped as well.
   void Heartbeat(const std::string& node_id, int64_t ttl_ms,
                  absl::AnyInvocable<void(absl::Status) &&> done);
   void ReapDeadNodes(Result<std::vector<VoicePresence>> done);
