@@ -17,8 +17,8 @@ constexpr const char* kKindNames[push::kSocketKinds] = {"main", "voice"};
 
 // The reason /stats.json gives for each refusal slot (push::kRefusalCodes).
 constexpr const char* kRefusalReasons[push::kRefusalCodes.size()] = {
-    "bad request", "unknown or expired token", "no voice grant",
-    "too many connections", "other"};
+    "try again later", "bad request",          "unknown or expired token",
+    "no voice grant",  "too many connections", "other"};
 
 struct TransportLabels {
   const char* transport;

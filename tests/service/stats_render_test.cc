@@ -64,6 +64,21 @@ TEST(StatsRenderTest, JsonSchema) {
       "\"cpu_seconds\":1.5}}");
 }
 
+TEST(StatsRenderTest, TryAgainLaterHasItsOwnSlot) {
+  // 1013: an admission the gate did not answer within the handshake
+  // timeout (push::kCloseTryAgainLater).
+  StatsSnapshot s;
+  s.push.refused[push::RefusalSlot(1013)] = 3;
+  EXPECT_NE(push::RefusalSlot(1013), push::RefusalSlot(1));  // not "other"
+  EXPECT_NE(RenderStatsJson(s).find("\"refusals\":[{\"code\":1013,"
+                                    "\"reason\":\"try again later\","
+                                    "\"count\":3}]"),
+            std::string::npos);
+  EXPECT_NE(RenderMetrics(s).find(
+                "\nherald_connections_refused_total{code=\"1013\"} 3\n"),
+            std::string::npos);
+}
+
 TEST(StatsRenderTest, EmptyListsAreEmptyArrays) {
   StatsSnapshot s;
   const std::string json = RenderStatsJson(s);
