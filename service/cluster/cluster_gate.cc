@@ -11,7 +11,7 @@ namespace herald::service::cluster {
 namespace {
 
 push::Refusal TryAgainLater() {
-  return push::Refusal{kCloseTryAgainLater, "try again later"};
+  return push::Refusal{push::kCloseTryAgainLater, "try again later"};
 }
 
 push::Refusal UnknownToken() {

@@ -14,10 +14,6 @@
 
 namespace herald::service::cluster {
 
-// WebSocket close code for a refusal while Redis is unreachable (RFC 6455
-// 1013 "Try Again Later").
-inline constexpr uint16_t kCloseTryAgainLater = 1013;
-
 // Admission of WebSocket connections in cluster mode: sessions, voice
 // grants and presence live in Redis (ClusterState); the user's servers and
 // channels on this node come from the ClusterBus. Refusals and events match
