@@ -32,7 +32,7 @@ HAPROXY = "/usr/sbin/haproxy"
 HAPROXY_CFG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
 
 NODES = 3
-TTL_MS = 1000  # --cluster_node_ttl_ms of every test cluster
+TTL_MS = 1500  # --cluster_node_ttl_ms of every test cluster (its minimum)
 
 
 def joined(uid, channel, server):
