@@ -7,6 +7,9 @@ Starts the real herald binary, talks to it through Debian's python3-grpcio
 Configuration comes from the environment set by run_integration.py:
   HERALD_BIN       path of the herald binary
   HERALD_WORK_DIR  scratch directory (state files, logs)
+  HERALD_CLUSTER   N (optional): every HeraldCase runs against N herald
+                   nodes sharing one Redis (a RedisServer per class)
+                   instead of one herald (see Cluster)
 """
 
 import asyncio
@@ -47,6 +50,11 @@ SANITIZED = bool(os.environ.get("HERALD_SANITIZER"))
 
 READY_RE = re.compile(
     r"ready main_port=(\d+) voice_port=(\d+) grpc_port=(\d+)(?: admin_port=(\d+))?")
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+# HERALD_CLUSTER=N: the suites run against N nodes (0: one herald, as always).
+CLUSTER_NODES = int(os.environ.get("HERALD_CLUSTER", "0") or 0)
 
 # Timeouts: generous for things that must happen, short for absence.
 POSITIVE_TIMEOUT = 5.0
@@ -218,6 +226,10 @@ class Herald:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def exit_status(self):
+        """None while running (or never started), else the exit status."""
+        return None if self.proc is None else self.proc.poll()
+
     def _close_channel(self):
         if self.channel is not None:
             self.channel.close()
@@ -293,6 +305,281 @@ class Herald:
                 parts.append("channel=%s" % channel)
             query = "&".join(parts)
         return self.url(self.voice_port, query)
+
+
+# ----------------------------------------------------------------- redis --
+
+def free_port():
+    """A TCP port on 127.0.0.1 the kernel just handed out (and we released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisError(Exception):
+    pass
+
+
+def _resp_encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        b = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    return b"".join(out)
+
+
+class _RespReader:
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RedisError("connection closed by redis")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise RedisError("connection closed by redis")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RedisError("unexpected RESP line %r" % line)
+
+
+class RedisServer:
+    """Debian's redis-server on a free loopback port in its own directory
+    under HERALD_WORK_DIR, with appendonly yes + appendfsync always so a
+    stop, kill9 or restart keeps every acknowledged write. restart() comes
+    back on the same port and directory."""
+
+    _seq = itertools.count(1)
+
+    def __init__(self, name="redis"):
+        (WORK_DIR / "redis").mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.dir = Path(tempfile.mkdtemp(prefix=name + "-", dir=WORK_DIR / "redis"))
+        self.port = None
+        self.proc = None
+
+    @property
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=10.0):
+        if self.port is None:
+            self.port = free_port()
+        n = next(RedisServer._seq)
+        self.log_path = self.dir / ("redis-%d.log" % n)
+        cmd = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+               "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "always",
+               "--save", "", "--daemonize", "no", "--protected-mode", "no",
+               "--logfile", str(self.log_path)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self.cmd("PING") == "PONG":
+                    return self
+            except (OSError, RedisError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill9()
+                raise RedisError("redis-server on port %d not ready (exit %s); log: %s"
+                                 % (self.port, self.proc.returncode, self.log_tail()))
+            time.sleep(0.02)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10.0):
+        """SIGTERM (redis fsyncs the AOF and exits) and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def restart(self):
+        """Same port, same directory (so the same AOF)."""
+        self.stop()
+        return self.start()
+
+    def log_tail(self, n=15):
+        try:
+            return "\n".join(Path(self.log_path).read_text("utf-8", "replace").splitlines()[-n:])
+        except (OSError, AttributeError):
+            return "<no log>"
+
+    def cmd(self, *args, timeout=5.0):
+        """One command over a fresh connection (raw RESP); the decoded reply
+        (bulk strings as bytes, errors raised as RedisError)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+            s.sendall(_resp_encode(args))
+            return _RespReader(s).reply()
+
+    def info(self, section):
+        """INFO <section> as a dict of its 'key:value' lines."""
+        text = self.cmd("INFO", section).decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#") and ":" in line:
+                k, _, v = line.partition(":")
+                out[k] = v
+        return out
+
+    def commandstats(self):
+        """{command: calls} from INFO commandstats (e.g. {'publish': 12})."""
+        out = {}
+        for k, v in self.info("commandstats").items():
+            if k.startswith("cmdstat_"):
+                fields = dict(f.split("=", 1) for f in v.split(","))
+                out[k[len("cmdstat_"):]] = int(fields["calls"])
+        return out
+
+    def flushall(self):
+        return self.cmd("FLUSHALL")
+
+
+# --------------------------------------------------------------- cluster --
+
+class Cluster:
+    """N herald nodes sharing one RedisServer (cluster mode), with the
+    interface tests use on `self.h`: main_url/voice_url and `stub`/`channel`
+    spread round-robin over the nodes, alive(), exit_status(), stop(),
+    kill9(), stderr_tail(). `nodes[k]` is node k's Herald (node names are
+    node1..nodeN)."""
+
+    def __init__(self, n, redis, args=(), name="cluster", node_args=None,
+                 grpc_credentials=None, grpc_metadata=()):
+        """node_args: {index: [extra flags]} for single nodes."""
+        self.redis = redis
+        self.name = name
+        self.nodes = []
+        for k in range(n):
+            extra = list((node_args or {}).get(k, ()))
+            self.nodes.append(Herald(
+                list(args) + ["--redis=%s" % redis.url, "--node_name=node%d" % (k + 1)] + extra,
+                name="%s-node%d" % (name, k + 1), grpc_credentials=grpc_credentials,
+                grpc_metadata=grpc_metadata))
+        self._rr_url = itertools.count()
+        self._rr_stub = itertools.count()
+
+    def start(self):
+        """Starts every node in parallel (each waits for its ready line)."""
+        errors = []
+
+        def one(node):
+            try:
+                node.start()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=one, args=(node,)) for node in self.nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            self.kill9()
+            raise errors[0]
+        return self
+
+    def __getitem__(self, k):
+        return self.nodes[k]
+
+    def __len__(self):
+        return len(self.nodes)
+
+    @property
+    def plain(self):
+        return self.nodes[0].plain
+
+    def _next_url_node(self):
+        live = [n for n in self.nodes if n.alive()] or self.nodes
+        return live[next(self._rr_url) % len(live)]
+
+    def _next_stub_node(self):
+        live = [n for n in self.nodes if n.alive()] or self.nodes
+        return live[next(self._rr_stub) % len(live)]
+
+    def main_url(self, token=None, query=None):
+        return self._next_url_node().main_url(token, query)
+
+    def voice_url(self, token=None, channel=None, query=None):
+        return self._next_url_node().voice_url(token, channel, query)
+
+    @property
+    def stub(self):
+        return self._next_stub_node().stub
+
+    @property
+    def channel(self):
+        return self._next_stub_node().channel
+
+    def alive(self):
+        return all(n.alive() for n in self.nodes)
+
+    def exit_status(self):
+        """None while every node runs, else the first exit status seen."""
+        for n in self.nodes:
+            rc = n.exit_status()
+            if rc is not None:
+                return rc
+        return None
+
+    def stop(self, timeout=10.0):
+        """SIGTERM every node; 0 when all exited 0, else the first other status."""
+        results = [None] * len(self.nodes)
+
+        def one(k):
+            results[k] = self.nodes[k].stop(timeout)
+
+        threads = [threading.Thread(target=one, args=(k,)) for k in range(len(self.nodes))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return next((rc for rc in results if rc != 0), 0)
+
+    def kill9(self):
+        for n in self.nodes:
+            n.kill9()
+
+    def stderr_tail(self, n=15):
+        return "\n".join("--- %s (exit %s):\n%s" % (node.name, node.exit_status(),
+                                                    node.stderr_tail(n))
+                         for node in self.nodes)
 
 
 class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor,
@@ -700,19 +987,37 @@ class HeraldCase(unittest.IsolatedAsyncioTestCase):
 
     HERALD_ARGS = ()
     PER_TEST = False
+    # Nodes to run against: 0 is one plain herald; HERALD_CLUSTER=N makes it
+    # a Cluster of N nodes on a RedisServer of the class's own.
+    CLUSTER = CLUSTER_NODES
     h = None
+    redis = None
     _probe_unreliable = False
 
     @classmethod
     def _new_herald(cls):
+        if cls.CLUSTER:
+            if cls.PER_TEST:
+                cls.redis.flushall()  # every test starts from an empty cluster
+            return Cluster(cls.CLUSTER, cls.redis, cls.HERALD_ARGS, name=cls.__name__).start()
         return Herald(cls.HERALD_ARGS, name=cls.__name__).start()
 
     @classmethod
     def setUpClass(cls):
         if not HERALD_BIN or not os.access(HERALD_BIN, os.X_OK):
             raise unittest.SkipTest("herald binary missing: %r" % HERALD_BIN)
+        if cls.CLUSTER:
+            if not os.access(REDIS_SERVER, os.X_OK):
+                raise unittest.SkipTest("cluster mode needs %s (tools/install-deps)"
+                                        % REDIS_SERVER)
+            cls.redis = RedisServer(cls.__name__).start()
         if not cls.PER_TEST:
-            cls.h = cls._new_herald()
+            try:
+                cls.h = cls._new_herald()
+            except BaseException:
+                if cls.redis is not None:
+                    cls.redis.kill9()
+                raise
 
     @classmethod
     def tearDownClass(cls):
@@ -722,6 +1027,9 @@ class HeraldCase(unittest.IsolatedAsyncioTestCase):
                 sys.stderr.write("warning: %s's herald exited with %s on SIGTERM\n"
                                  % (cls.__name__, rc))
             cls.h = None
+        if cls.redis is not None:
+            cls.redis.stop()
+            cls.redis = None
 
     async def asyncSetUp(self):
         # IsolatedAsyncioTestCase runs the loop in debug mode; starting a
@@ -737,7 +1045,7 @@ class HeraldCase(unittest.IsolatedAsyncioTestCase):
 
     async def asyncTearDown(self):
         await asyncio.gather(*(c.close() for c in self._clients), return_exceptions=True)
-        died = self.h.proc.poll()
+        died = self.h.exit_status()
         if self.PER_TEST:
             self.h.stop()
         if died is not None and not getattr(self, "herald_may_exit", False):

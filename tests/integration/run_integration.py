@@ -3,10 +3,15 @@
 
   /usr/bin/python3 tests/integration/run_integration.py \
       --herald build/herald --proto-dir proto --work-dir /tmp/herald-it [-k PATTERN ...]
+      [--cluster N] [-m MODULE ...]
 
 Generates the Python gRPC stubs from the .proto into the work dir (nothing
 generated is committed), then runs the unittest modules test_*.py next to
-this file and exits non-zero if anything fails. Needs Debian's python3
+this file (or only the -m modules) and exits non-zero if anything fails.
+--cluster N runs the suites against N herald nodes sharing one Redis
+(HERALD_CLUSTER=N, see harness.Cluster); by default only CLUSTER_MODULES,
+the end-to-end suites whose behaviour is the same in a cluster (the others
+test one process: its metrics, admin port, signals, SQLite state file). Needs Debian's python3
 (python3-websockets, python3-grpcio, python3-protobuf) and protoc with
 grpc_python_plugin.
 """
@@ -23,6 +28,8 @@ from pathlib import Path
 sys.dont_write_bytecode = True  # keep the source tree clean
 HERE = Path(__file__).resolve().parent
 PROTOS = ["herald/v1/herald.proto", "herald/v1/admin.proto"]
+CLUSTER_MODULES = ["test_routing", "test_sessions", "test_voice", "test_seed",
+                   "test_validation", "test_cluster"]
 
 
 def generate_stubs(proto_dir, out):
@@ -45,13 +52,17 @@ def main():
     ap.add_argument("--work-dir", required=True, help="scratch directory (stubs, state, logs)")
     ap.add_argument("-k", dest="patterns", action="append", default=None,
                     help="only tests whose name contains this (fnmatch, repeatable)")
+    ap.add_argument("-m", "--module", dest="modules", action="append", default=None,
+                    help="only this test module (e.g. test_routing; repeatable)")
+    ap.add_argument("--cluster", type=int, default=0, metavar="N",
+                    help="run against N herald nodes sharing one redis-server")
     ap.add_argument("-f", "--failfast", action="store_true")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args()
 
     work = Path(args.work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    for sub in ("states", "logs"):
+    for sub in ("states", "logs", "redis"):
         if (work / sub).exists():
             shutil.rmtree(work / sub, ignore_errors=True)
     stubs = work / "stubs"
@@ -63,19 +74,29 @@ def main():
         return 2
     os.environ["HERALD_BIN"] = str(herald)
     os.environ["HERALD_WORK_DIR"] = str(work)
+    if not args.cluster and os.environ.get("HERALD_CLUSTER"):
+        args.cluster = int(os.environ["HERALD_CLUSTER"])
+    if args.cluster:
+        os.environ["HERALD_CLUSTER"] = str(args.cluster)
+    modules = args.modules or (CLUSTER_MODULES if args.cluster else None)
     sys.path.insert(0, str(stubs))
     sys.path.insert(0, str(HERE))
 
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = ["*%s*" % p if "*" not in p else p for p in args.patterns]
-    suite = loader.discover(str(HERE), pattern="test_*.py", top_level_dir=str(HERE))
+    if modules:
+        suite = unittest.TestSuite(loader.loadTestsFromName(m[:-3] if m.endswith(".py") else m)
+                                   for m in modules)
+    else:
+        suite = loader.discover(str(HERE), pattern="test_*.py", top_level_dir=str(HERE))
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1 if args.quiet else 2,
                                      failfast=args.failfast)
     start = time.monotonic()
     result = runner.run(suite)
-    print("integration: %d run, %d failures, %d errors, %d skipped in %.1fs (logs: %s)"
-          % (result.testsRun, len(result.failures), len(result.errors),
+    mode = " (cluster of %d)" % args.cluster if args.cluster else ""
+    print("integration%s: %d run, %d failures, %d errors, %d skipped in %.1fs (logs: %s)"
+          % (mode, result.testsRun, len(result.failures), len(result.errors),
              len(result.skipped), time.monotonic() - start, work / "logs"))
     if result.testsRun == 0:
         return 1
