@@ -4,7 +4,6 @@ metrics while Redis is up and down. Routing across nodes is test_cluster."""
 
 import asyncio
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,40 +12,9 @@ from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from harness import HERALD_BIN, WORK_DIR, Herald, HeraldCase, new_id, silent
+from harness import (HERALD_BIN, WORK_DIR, Herald, HeraldCase, RedisServer, free_port,
+                     new_id, silent)
 
-REDIS_SERVER = "/usr/bin/redis-server"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_redis(prefix):
-    """(process, port) of a redis-server on a free port, in a fresh dir."""
-    (WORK_DIR / "states").mkdir(parents=True, exist_ok=True)
-    directory = Path(tempfile.mkdtemp(prefix=prefix, dir=WORK_DIR / "states"))
-    port = free_port()
-    proc = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(directory)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-
-    if not wait_until(up):
-        proc.kill()
-        raise RuntimeError("redis-server did not start")
-    return proc, port
 
 
 def run_herald(args, timeout=15):
@@ -93,15 +61,14 @@ class TestClusterStartup(unittest.TestCase):
 
 class TestClusterNode(unittest.TestCase):
     def setUp(self):
-        self.redis, self.port = start_redis("cluster-redis-")
+        self.redis = RedisServer("cluster-redis").start()
+        self.port = self.redis.port
         self.h = Herald(["--plain", "--redis=redis://127.0.0.1:%d" % self.port],
                         name="cluster-node").start()
 
     def tearDown(self):
         self.h.stop()
-        if self.redis.poll() is None:
-            self.redis.terminate()
-        self.redis.wait()
+        self.redis.stop()
 
     def metric(self, name):
         _, _, body = self.h.admin_get("/metrics")
@@ -122,8 +89,7 @@ class TestClusterNode(unittest.TestCase):
         self.assertIn(b'herald_cluster_subscribed_channels{kind="server"} 0\n', text)
         self.assertNotIn(b"herald_registry_write_queue", text)
 
-        self.redis.terminate()
-        self.redis.wait()
+        self.redis.stop()
         self.assertTrue(wait_until(
             lambda: self.h.admin_get("/readyz")[0] == 503))
         status, _, body = self.h.admin_get("/readyz")
@@ -137,15 +103,14 @@ class TestClusterSessionExpiry(HeraldCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.redis, port = start_redis("cluster-expiry-")
-        cls.HERALD_ARGS = ("--redis=redis://127.0.0.1:%d" % port,)
+        cls.expiry_redis = RedisServer("cluster-expiry").start()
+        cls.HERALD_ARGS = ("--redis=" + cls.expiry_redis.url,)
         super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        cls.redis.terminate()
-        cls.redis.wait()
+        cls.expiry_redis.stop()
 
     async def test_expired_session_closes_its_socket(self):
         s, u = new_id(), new_id()
