@@ -11,6 +11,7 @@ enum CloseCode : uint16_t {
   kCloseProtocolError = 1002,
   kCloseInvalidPayload = 1007,  // a close reason that is not UTF-8
   kCloseMessageTooBig = 1009,
+  kCloseTryAgainLater = 1013,  // admission not answered (in time)
   kCloseBadRequest = 4000,
   kCloseUnknownToken = 4001,
   kCloseNoVoiceGrant = 4003,

@@ -7,6 +7,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
 
 #include "boost/asio/post.hpp"
 #include "push/close_codes.h"
@@ -36,6 +41,99 @@ void ScheduleHeapTrim(boost::asio::io_context& io) {
 }
 
 }  // namespace
+
+namespace internal {
+
+// One gate call's `done`: it carries the answer to the connection's
+// thread. An answer given inline (on the calling thread, before the gate
+// returns) is kept for Admit to apply at once, exactly as a synchronous
+// gate did: Router calls queued on the worker meanwhile then still find the
+// connection registered with the servers the gate read. Any other answer is
+// posted to the worker's io_context, so it runs after whatever the
+// answering thread posted before and before what it posts after. The call
+// holds the connection weakly: a gate that never answers keeps nothing
+// alive, and an answer that finds the connection gone or no longer
+// admitting is dropped, the gate told to undo an admission (on the worker's
+// thread; `done` itself never calls back into the gate). The worker must
+// outlive every answer: a gate stops answering before the PushServer goes.
+template <typename Admission>
+class AdmissionCall
+    : public std::enable_shared_from_this<AdmissionCall<Admission>> {
+ public:
+  using Answer = std::variant<Admission, Refusal>;
+
+  AdmissionCall(Connection& c, Worker& worker)
+      : connection_(c.weak_from_this()),
+        worker_(worker),
+        id_(c.id()),
+        caller_(std::this_thread::get_id()) {}
+
+  // The callback handed to the gate; `calling` stays true until the gate
+  // returns (EndCall).
+  auto Done() {
+    return [call = this->shared_from_this()](Answer answer) mutable {
+      // Only the calling thread reads calling_, and only while the gate
+      // runs on it; other threads stop at the thread check.
+      if (std::this_thread::get_id() == call->caller_ && call->calling_) {
+        call->inline_answer_ = std::move(answer);
+        return;
+      }
+      Worker& worker = call->worker_;
+      boost::asio::post(
+          worker.io_context(),
+          [call = std::move(call), answer = std::move(answer)]() mutable {
+            call->Deliver(std::move(answer));
+          });
+    };
+  }
+
+  // The gate returned: applies an inline answer now.
+  void EndCall() {
+    calling_ = false;
+    if (inline_answer_) Deliver(*std::move(inline_answer_));
+  }
+
+ private:
+  // On the worker's thread.
+  void Deliver(Answer answer) {
+    if (std::shared_ptr<Connection> c = connection_.lock();
+        c && c->admitting_) {
+      Apply(*c, std::move(answer));
+      return;
+    }
+    if (auto* admitted = std::get_if<Admission>(&answer)) Undo(*admitted);
+  }
+  void Apply(Connection& c, Answer answer);
+  void Undo(const Admission& admission);
+
+  const std::weak_ptr<Connection> connection_;
+  Worker& worker_;
+  const ConnectionId id_;
+  const std::thread::id caller_;
+  bool calling_ = true;
+  std::optional<Answer> inline_answer_;
+};
+
+template <>
+void AdmissionCall<MainAdmission>::Apply(Connection& c, Answer answer) {
+  c.OnMainAnswer(std::move(answer));
+}
+template <>
+void AdmissionCall<VoiceAdmission>::Apply(Connection& c, Answer answer) {
+  c.OnVoiceAnswer(std::move(answer));
+}
+template <>
+void AdmissionCall<MainAdmission>::Undo(const MainAdmission& admission) {
+  worker_.gate().OnMainClosed(id_, admission.user_id);
+}
+template <>
+void AdmissionCall<VoiceAdmission>::Undo(const VoiceAdmission&) {
+  worker_.gate().OnVoiceClosed(id_);
+}
+
+}  // namespace internal
+
+using internal::AdmissionCall;
 
 Connection::Connection(Worker& worker, Kind kind)
     : worker_(worker),
@@ -143,37 +241,60 @@ void Connection::Admit(HttpUpgrade::Target target) {
     return;
   }
   counted_admitted_ = true;
+  admitting_ = true;
+  presented_token_ = std::move(target.token);
   Gate& gate = worker_.gate();
   if (kind_ == Kind::kMain) {
-    auto result = gate.AdmitMain(target.token);
-    if (auto* refusal = std::get_if<Refusal>(&result)) {
-      Refuse(refusal->code, refusal->reason, target.token);
-      return;
-    }
-    auto& admission = std::get<MainAdmission>(result);
-    user_id_ = admission.user_id;
-    if (!worker_.TryCountUser(user_id_)) {
-      Refuse(kCloseTooManyConnections, "too many connections for this user",
-             target.token);
-      return;
-    }
-    counted_user_ = true;
-    token_ = std::move(admission.session_key);
-    registered_ = true;
-    worker_.Register(this, admission.server_ids);
+    auto call = std::make_shared<AdmissionCall<MainAdmission>>(*this, worker_);
+    gate.AdmitMain(presented_token_, id_, call->Done());
+    call->EndCall();
   } else {
-    auto result = gate.AdmitVoice(target.token, target.channel_id, id_);
-    if (auto* refusal = std::get_if<Refusal>(&result)) {
-      Refuse(refusal->code, refusal->reason, target.token);
-      return;
-    }
-    auto& admission = std::get<VoiceAdmission>(result);
-    user_id_ = admission.user_id;
     channel_id_ = target.channel_id;
-    token_ = std::move(admission.session_key);
-    registered_ = true;
-    worker_.Register(this, {});
+    auto call = std::make_shared<AdmissionCall<VoiceAdmission>>(*this, worker_);
+    gate.AdmitVoice(presented_token_, channel_id_, id_, call->Done());
+    call->EndCall();
   }
+  if (admitting_) ArmTimer(worker_.options().handshake_timeout);
+}
+
+void Connection::OnMainAnswer(std::variant<MainAdmission, Refusal> answer) {
+  admitting_ = false;
+  timer_.cancel();
+  const std::string presented = std::exchange(presented_token_, {});
+  if (auto* refusal = std::get_if<Refusal>(&answer)) {
+    Refuse(refusal->code, refusal->reason, presented);
+    return;
+  }
+  auto& admission = std::get<MainAdmission>(answer);
+  user_id_ = admission.user_id;
+  if (!worker_.TryCountUser(user_id_)) {
+    // The gate admitted it: it learns the connection ended.
+    worker_.gate().OnMainClosed(id_, user_id_);
+    Refuse(kCloseTooManyConnections, "too many connections for this user",
+           presented);
+    return;
+  }
+  counted_user_ = true;
+  token_ = std::move(admission.session_key);
+  registered_ = true;
+  worker_.Register(this, admission.server_ids);
+  admitted_at_ = std::chrono::system_clock::now();
+  LogAdmitted(*this);
+}
+
+void Connection::OnVoiceAnswer(std::variant<VoiceAdmission, Refusal> answer) {
+  admitting_ = false;
+  timer_.cancel();
+  const std::string presented = std::exchange(presented_token_, {});
+  if (auto* refusal = std::get_if<Refusal>(&answer)) {
+    Refuse(refusal->code, refusal->reason, presented);
+    return;
+  }
+  auto& admission = std::get<VoiceAdmission>(answer);
+  user_id_ = admission.user_id;
+  token_ = std::move(admission.session_key);
+  registered_ = true;
+  worker_.Register(this, {});
   admitted_at_ = std::chrono::system_clock::now();
   LogAdmitted(*this);
 }
@@ -402,6 +523,12 @@ void Connection::ArmTimer(std::chrono::milliseconds after) {
 }
 
 void Connection::OnTimer() {
+  if (admitting_ && state_ == State::kOpen) {
+    // The gate has not answered in time: its answer will be dropped.
+    const std::string presented = presented_token_;
+    Refuse(kCloseTryAgainLater, "try again later", presented);
+    return;
+  }
   if (state_ == State::kHandshake || closing()) {
     LogDebug("conn ", id_, ": timed out");
     Teardown();
@@ -409,10 +536,17 @@ void Connection::OnTimer() {
 }
 
 void Connection::Unregister() {
+  // A pending admission's answer is dropped (and undone) when it comes.
+  admitting_ = false;
+  presented_token_.clear();
   if (registered_) {
     registered_ = false;
     worker_.Unregister(this);
-    if (kind_ == Kind::kVoice) worker_.gate().OnVoiceClosed(id_);
+    if (kind_ == Kind::kVoice) {
+      worker_.gate().OnVoiceClosed(id_);
+    } else {
+      worker_.gate().OnMainClosed(id_, user_id_);
+    }
   }
   if (counted_admitted_) {
     counted_admitted_ = false;

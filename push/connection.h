@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -16,6 +17,7 @@
 #include "boost/system/error_code.hpp"
 #include "push/client_frame_parser.h"
 #include "push/connection_id.h"
+#include "push/gate.h"
 #include "push/http_upgrade.h"
 #include "push/send_queue.h"
 #include "push/worker_stats.h"
@@ -24,6 +26,10 @@
 namespace herald::push {
 
 class Worker;
+namespace internal {
+template <typename Admission>
+class AdmissionCall;  // connection.cc: carries a gate's answer
+}  // namespace internal
 
 // One client WebSocket connection, main or voice: the upgrade, admission,
 // the bounded send queue (one write in flight, every pending frame gathered
@@ -31,7 +37,8 @@ class Worker;
 // (PlainSession, TlsSession) supplies the transport's I/O primitives.
 //
 // Thread: lives on its Worker's I/O thread for its whole life; every method
-// is called there.
+// is called there (a gate answering from another thread posts its answer
+// there).
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   enum class Kind { kMain, kVoice };
@@ -126,6 +133,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Worker& worker_;
 
  private:
+  template <typename Admission>
+  friend class internal::AdmissionCall;
+
   // The connection's life, the close handshake spelled out:
   //   kHandshake -> kOpen (upgraded) | kRejecting (HTTP error) | kClosed
   //   kOpen -> kClosing (our close frame queued)
@@ -153,7 +163,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void RejectHttp(std::string response);
   // Sends the 101 response, then admits or refuses the target.
   void AcceptUpgrade(HttpUpgrade::Outcome outcome);
+  // Asks the gate; its answer may come inline or later from any thread
+  // (push/gate.h). Until then the connection is open (pings, pongs and
+  // close frames work) but unregistered; after handshake_timeout it is
+  // closed with 1013.
   void Admit(HttpUpgrade::Target target);
+  // The gate's answer, on this connection's thread while the admission is
+  // still pending (a connection that closed meanwhile never gets it: see
+  // AdmissionCall in connection.cc).
+  void OnMainAnswer(std::variant<MainAdmission, Refusal> answer);
+  void OnVoiceAnswer(std::variant<VoiceAdmission, Refusal> answer);
   // `token`: what the client presented (its hash is logged), if any.
   void Refuse(uint16_t code, std::string_view reason,
               std::string_view token = {});
@@ -179,6 +198,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionId id_;
   State state_ = State::kHandshake;
   bool registered_ = false;
+  // Asked the gate, no answer yet (only ever once, in kOpen); cleared by
+  // the answer or when the connection closes, which then drops the answer.
+  bool admitting_ = false;
   bool counted_admitted_ = false;
   bool counted_user_ = false;     // in the per-user quota
   bool flush_scheduled_ = false;  // in the worker's flush list
@@ -194,6 +216,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::system_clock::time_point admitted_at_;
   boost::asio::ip::tcp::endpoint peer_;
   std::string token_;  // Admission::session_key
+  // While admitting_: the token the client presented, for a refusal's
+  // token_hash; cleared as soon as the gate answers.
+  std::string presented_token_;
   absl::flat_hash_set<int64_t> servers_;
 
   // Send side: frames waiting and the write in flight.

@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "push/connection_id.h"
 
 namespace herald::push {
@@ -33,21 +34,38 @@ struct VoiceAdmission {
   std::string session_key;
 };
 
-// Admission decisions, made by the control plane for the push layer. Called
-// on the I/O thread that owns the connection; implementations are
-// thread-safe and never block on I/O (a short lock is fine).
+// Admission decisions, made by the control plane for the push layer.
+//
+// Asynchronous: a method may complete `done` inline (before it returns) or
+// later on any thread (a cluster node asks Redis). The connection moves the
+// completion to its own I/O thread with boost::asio::post on its worker's
+// io_context, so a completion and the Router calls made after it from the
+// same thread reach that worker in that order. A connection that closed
+// meanwhile (handshake timeout, peer gone) drops the completion; for a
+// voice admission it then calls OnVoiceClosed(id) itself, for a main one
+// OnMainClosed(id, user). Implementations are thread-safe and never block
+// the calling I/O thread on I/O.
 class Gate {
  public:
+  using MainDone =
+      absl::AnyInvocable<void(std::variant<MainAdmission, Refusal>) &&>;
+  using VoiceDone =
+      absl::AnyInvocable<void(std::variant<VoiceAdmission, Refusal>) &&>;
+
   virtual ~Gate() = default;
 
-  // A main-socket connection presented `token`.
-  virtual std::variant<MainAdmission, Refusal> AdmitMain(
-      std::string_view token) = 0;
+  // A main-socket connection `id` presented `token`.
+  virtual void AdmitMain(std::string_view token, ConnectionId id,
+                         MainDone done) = 0;
 
   // A voice-socket connection `id` presented `token` and `channel_id`.
   // Admitted means present: the gate records the presence.
-  virtual std::variant<VoiceAdmission, Refusal> AdmitVoice(
-      std::string_view token, int64_t channel_id, ConnectionId id) = 0;
+  virtual void AdmitVoice(std::string_view token, int64_t channel_id,
+                          ConnectionId id, VoiceDone done) = 0;
+
+  // An admitted main connection of `user_id` ended (for any reason),
+  // including one whose admission completed after it closed.
+  virtual void OnMainClosed(ConnectionId id, int64_t user_id) = 0;
 
   // An admitted voice connection ended (for any reason).
   virtual void OnVoiceClosed(ConnectionId id) = 0;

@@ -67,6 +67,8 @@ struct PushOptions {
   // the upgrade. Empty: any origin. Requests without Origin always pass.
   std::vector<std::string> allowed_origins;
   std::chrono::milliseconds ping_interval{20000};
+  // The TLS and HTTP handshakes together; then, from the upgrade, the
+  // gate's admission answer (1013 beyond).
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds close_timeout{5000};
 };

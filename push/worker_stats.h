@@ -34,8 +34,8 @@ class SingleWriterCounter {
 
 // The WebSocket close codes a connection is refused with during admission,
 // each with its own counter; any other code counts as the last slot.
-inline constexpr std::array<uint16_t, 5> kRefusalCodes = {4000, 4001, 4003,
-                                                          4029, 0};
+inline constexpr std::array<uint16_t, 6> kRefusalCodes = {1013, 4000, 4001,
+                                                          4003, 4029, 0};
 inline size_t RefusalSlot(uint16_t code) {
   for (size_t i = 0; i + 1 < kRefusalCodes.size(); ++i) {
     if (kRefusalCodes[i] == code) return i;

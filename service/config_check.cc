@@ -119,7 +119,8 @@ void CheckDescriptors(const HeraldOptions& options,
 
 std::vector<std::string> CheckStartupFiles(const HeraldOptions& options) {
   std::vector<std::string> errors;
-  CheckState(options.state, errors);
+  // Cluster mode does not open the state file.
+  if (!options.cluster()) CheckState(options.state, errors);
   CheckMainTls(options, errors);
   const GrpcAuthOptions& auth = options.grpc_auth;
   if (auth.tls() || !auth.token_file.empty()) {

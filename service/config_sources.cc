@@ -23,6 +23,17 @@ std::string Quoted(const std::string& value) {
   return plain ? value : absl::StrCat("\"", absl::CHexEscape(value), "\"");
 }
 
+// A --redis URL without its password: USER:PASSWORD@ becomes ***@.
+std::string WithoutPassword(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos ||
+      at < scheme + 3) {
+    return url;
+  }
+  return absl::StrCat(url.substr(0, scheme + 3), "***", url.substr(at));
+}
+
 }  // namespace
 
 std::string EnvVarName(const std::string& flag_name) {
@@ -57,8 +68,10 @@ std::string DescribeEffectiveConfig(const HeraldOptions& options) {
   std::string out = "config: ";
   const char* sep = "";
   for (const auto& [name, origin] : options.given) {
-    absl::StrAppend(&out, sep, name, "=", Quoted(origin.value), " (",
-                    origin.source, ")");
+    const std::string value =
+        name == "redis" ? WithoutPassword(origin.value) : origin.value;
+    absl::StrAppend(&out, sep, name, "=", Quoted(value), " (", origin.source,
+                    ")");
     sep = ", ";
   }
   absl::StrAppend(&out, "; other settings default");

@@ -10,11 +10,20 @@
 #include "push/push_server.h"
 #include "service/admin_http_server.h"
 #include "service/admin_service.h"
+#include "service/cluster/bus_relay.h"
+#include "service/cluster/cluster_bus.h"
+#include "service/cluster/cluster_gate.h"
+#include "service/cluster/cluster_state.h"
+#include "service/cluster/session_expiry_closer.h"
 #include "service/control_executor.h"
+#include "service/control_plane.h"
 #include "service/grpc_call_stats.h"
 #include "service/herald_gate.h"
 #include "service/herald_service.h"
+#include "service/local_control_plane.h"
 #include "service/options.h"
+#include "service/publish_stats.h"
+#include "service/redis/redis_client.h"
 #include "service/registry.h"
 #include "service/session_reaper.h"
 #include "service/stats_collector.h"
@@ -85,6 +94,20 @@ class HeraldApp {
   std::map<std::string, AdminHandler> AdminRoutes();
   // /readyz: 200 "ready", or 503 naming what is not ready.
   AdminResponse Readiness() const;
+  // Cluster mode (--redis): the Redis client, ClusterState (Init: the
+  // shared secret), the ClusterBus (started: its node channel), the
+  // ClusterGate with the node's SessionExpiryCloser, and the
+  // ClusterControlPlane. Waits up to kRedisStartup on the calling (main)
+  // thread; Redis unreachable: UNAVAILABLE "redis: cannot connect to
+  // HOST:PORT: why".
+  absl::Status StartCluster(const HeraldOptions& options);
+  // Drain: ClusterBus::Leave, waiting up to 2 s for Redis.
+  void LeaveCluster();
+  // /metrics' and /stats.json's cluster numbers (cluster mode).
+  void FillClusterStats(StatsSnapshot& s) const;
+
+  static constexpr std::chrono::seconds kRedisStartup{5};
+
   // The listen records (main, voice, gRPC) and the started record.
   static void LogStarted(const HeraldOptions& options,
                          const push::PushOptions& push_options,
@@ -97,6 +120,20 @@ class HeraldApp {
   std::unique_ptr<push::PushServer> push_;
   std::unique_ptr<VoiceCoordinator> voice_;
   std::unique_ptr<HeraldGate> gate_;
+  // Cluster mode (--redis) only, instead of registry_, voice_, gate_ and
+  // reaper_. Declared after push_ (the bus routes to it), so destroyed
+  // before it; Shutdown stops the bus, then the client.
+  std::shared_ptr<cluster::BusRelay> relay_;
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<cluster::ClusterState> cluster_state_;
+  std::unique_ptr<cluster::ClusterBus> bus_;
+  bool bus_started_ = false;
+  std::unique_ptr<cluster::ClusterGate> cluster_gate_;
+  std::unique_ptr<cluster::SessionExpiryCloser> expiry_closer_;
+  // Events published through the gRPC API (counted by control_).
+  PublishStats publish_stats_;
+  // LocalControlPlane, or ClusterControlPlane in cluster mode.
+  std::unique_ptr<ControlPlane> control_;
   std::unique_ptr<HeraldService> service_;
   // Outlives the gRPC server, whose interceptors count into it.
   GrpcCallStats grpc_stats_;

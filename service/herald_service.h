@@ -1,14 +1,14 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <memory>
 
 #include "absl/functional/any_invocable.h"
 #include "herald/v1/herald.grpc.pb.h"
 #include "push/router.h"
 #include "service/control_executor.h"
-#include "service/countdown.h"
-#include "service/publish_stats.h"
+#include "service/control_plane.h"
+#include "service/local_control_plane.h"
 #include "service/registry.h"
 #include "service/validator.h"
 #include "service/voice_coordinator.h"
@@ -26,32 +26,29 @@ using HeraldServiceBase = v1::Herald::WithRawCallbackMethod_Publish<
             v1::Herald::WithRawCallbackMethod_CloseSession<
                 v1::Herald::CallbackService>>>>;
 
-// The herald.v1.Herald gRPC API. Every method validates, updates the
-// registry and hands delivery to the Router; none blocks: replies are sent
-// from the completions of those steps.
+// The herald.v1.Herald gRPC API, a thin adapter: every method validates
+// its request (Validator; the expiry of OpenSession too) and hands it to the
+// ControlPlane; none blocks: replies are sent from the control plane's
+// completions.
 //
 // Thread-safe: gRPC calls it on its own threads, concurrently. Replies that
-// wait for a completion (routing on a push worker, a commit on the SQLite
-// writer) are sent from `executor`, never from the completing thread.
+// wait for the control plane (routing on a push worker, a commit on the
+// SQLite writer) are sent from `executor`, never from the completing thread;
+// an invalid request is answered at once.
 class HeraldService final : public HeraldServiceBase {
  public:
   // Sends the reply of one call; the response is complete when it runs.
   using Reply = absl::AnyInvocable<void(const absl::Status&) &&>;
 
+  HeraldService(ControlPlane& control, ControlExecutor& executor,
+                ValidationLimits limits);
+  // Over its own LocalControlPlane (publish metrics not counted).
   HeraldService(Registry& registry, VoiceCoordinator& voice,
                 push::Router& router, ControlExecutor& executor,
                 ValidationLimits limits);
 
-  // Routes one validated event and applies its side effects (memberships,
-  // voice presence). Parts of `countdown` complete when it is queued for
-  // every recipient (reporting the count to `on_routed` first) and
-  // persisted. Used by Publish and PublishStream. An error (a membership
-  // limit) means nothing was delivered or changed and no part was taken.
-  absl::Status Dispatch(const v1::PublishRequest& request, Countdown& countdown,
-                        std::function<void(uint32_t)> on_routed);
-
   const Validator& validator() const { return validator_; }
-  const PublishStats& publish_stats() const { return publish_stats_; }
+  ControlPlane& control() { return control_; }
   ControlExecutor& executor() { return executor_; }
 
   // The typed bodies of the raw methods.
@@ -95,12 +92,11 @@ class HeraldService final : public HeraldServiceBase {
       v1::GetVoiceStateResponse* response) override;
 
  private:
-  Registry& registry_;
-  VoiceCoordinator& voice_;
-  push::Router& router_;
+  // Set by the second constructor only.
+  std::unique_ptr<LocalControlPlane> own_control_;
+  ControlPlane& control_;
   ControlExecutor& executor_;
   Validator validator_;
-  PublishStats publish_stats_;
 };
 
 }  // namespace herald::service

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "service/config_file.h"
 #include "service/config_sources.h"
+#include "service/redis/redis_url.h"
 
 namespace herald::service {
 namespace {
@@ -216,7 +217,10 @@ const std::map<std::string, Flag>& Flags() {
                    })}},
       // End of gRPC API authentication.
       {"state",
-       {"SQLite file holding sessions, memberships and voice grants", false,
+       {"SQLite file holding sessions, memberships and voice grants; with "
+        "--redis it is not opened (Redis holds them): only the default "
+        "certificate and ticket-key paths (<state>.cert.pem, ...) are used",
+        false,
         StringFlag("state",
                    [](HeraldOptions& o) -> std::string& { return o.state; })}},
       {"tls_cert",
@@ -430,6 +434,53 @@ const std::map<std::string, Flag>& Flags() {
               return o.drain_delay;
             },
             0, 60000)}},
+      // Cluster mode (--redis).
+      {"redis",
+       {"cluster mode: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or "
+        "unix:///PATH[?db=N] holds sessions, memberships and voice state "
+        "(--state is then not opened) and carries events between the herald "
+        "nodes using it; empty: one process, state in --state",
+        false,
+        Setter(FlagType::kString,
+               [](HeraldOptions& o, const std::string& v) -> absl::Status {
+                 if (!v.empty()) {
+                   auto url = redis::RedisUrl::Parse(v);
+                   if (!url.ok()) return url.status();
+                 }
+                 o.redis = v;
+                 return absl::OkStatus();
+               })}},
+      {"cluster_ack_timeout_ms",
+       {"cluster mode: how long a call waits for the other nodes to confirm "
+        "an event before it answers with the recipients counted so far",
+        false,
+        MillisFlag(
+            "cluster_ack_timeout_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.cluster_ack_timeout;
+            },
+            1, 60000)}},
+      {"cluster_node_ttl_ms",
+       {"cluster mode: a node that stops refreshing its heartbeat (every "
+        "second) this long is dead and its voice connections end",
+        false,
+        MillisFlag(
+            "cluster_node_ttl_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.cluster_node_ttl;
+            },
+            1500, 600000)}},
+      {"redis_timeout_ms",
+       {"cluster mode: a Redis command unanswered this long fails "
+        "(UNAVAILABLE) and the connection is made again; also the connect "
+        "timeout",
+        false,
+        MillisFlag(
+            "redis_timeout_ms",
+            [](HeraldOptions& o) -> std::chrono::milliseconds& {
+              return o.redis_timeout;
+            },
+            10, 60000)}},
       {"max_text_bytes",
        {"largest message text accepted by Publish", false,
         NumberFlag<size_t>(

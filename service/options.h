@@ -51,6 +51,13 @@ struct HeraldOptions {
   size_t max_memberships = 10000000;
   size_t max_memberships_per_user = 100000;
   ValidationLimits limits;
+  // Cluster mode: the --redis URL as given (checked by RedisUrl::Parse);
+  // empty: one process with the SQLite --state.
+  std::string redis;
+  std::chrono::milliseconds cluster_ack_timeout{2000};
+  std::chrono::milliseconds cluster_node_ttl{3000};
+  std::chrono::milliseconds redis_timeout{1000};
+  bool cluster() const { return !redis.empty(); }
   // Whether these limits were given; if not, HeraldApp derives them from
   // RLIMIT_NOFILE (push::FitDescriptorBudget).
   bool max_connections_given = false;

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/control_executor.h"
-#include "service/countdown.h"
+#include "service/control_plane.h"
 #include "service/herald_service.h"
 #include "service/wire_codec.h"
 
@@ -41,6 +41,7 @@ void PublishStreamReactor::OnReadDone(bool ok) {
     if (ok && valid.ok()) {
       ++events_;
       ++in_flight_;
+      publishing_ = index;
       dispatch = true;
     } else {  // half-closed, broken, or invalid
       input_done_ = true;
@@ -55,25 +56,27 @@ void PublishStreamReactor::OnReadDone(bool ok) {
 PublishStreamReactor::Step PublishStreamReactor::DispatchRead(uint64_t index) {
   // The completion goes to the control executor: it may arrive on a push
   // worker or the SQLite writer, which must not run gRPC's Finish.
-  auto countdown = Countdown::Create([this](absl::Status status) {
-    service_.executor().Post(
-        [this, status = std::move(status)]() mutable { OnEventDone(status); });
-  });
-  const absl::Status refused =
-      service_.Dispatch(request_, *countdown, [this](uint32_t n) {
-        recipients_.fetch_add(n, std::memory_order_relaxed);
+  service_.control().Publish(
+      request_, [this, index](absl::StatusOr<uint32_t> recipients) {
+        absl::Status status = recipients.status();
+        if (recipients.ok()) {
+          recipients_.fetch_add(*recipients, std::memory_order_relaxed);
+        } else {
+          absl::MutexLock lock(&mu_);
+          if (publishing_ == index) {
+            // Refused before Publish returned: nothing of it was delivered,
+            // and nothing after it is read.
+            input_done_ = true;
+            if (status_.ok()) status_ = EventError(status, index);
+          }
+        }
+        // OnEventDone takes it out of flight.
+        service_.executor().Post([this, status = std::move(status)]() mutable {
+          OnEventDone(status);
+        });
       });
-  if (!refused.ok()) {
-    {
-      absl::MutexLock lock(&mu_);
-      input_done_ = true;
-      if (status_.ok()) status_ = EventError(refused, index);
-    }
-    countdown->Abort(refused);  // OnEventDone takes it out of flight
-  } else {
-    countdown->Arm();
-  }
   absl::MutexLock lock(&mu_);
+  publishing_.reset();
   if (input_done_) return FinishStepLocked();
   if (in_flight_ < kMaxInFlight) {
     reading_ = true;

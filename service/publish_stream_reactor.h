@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -13,10 +14,12 @@ namespace herald::service {
 class HeraldService;
 
 // One PublishStream call (raw bytes, parsed by ParseRequest so invalid
-// UTF-8 is named): reads events one at a time, dispatches each in
-// order, and keeps at most kMaxInFlight of them routing at once (reading
-// pauses beyond that: backpressure to the client). The first invalid or
-// refused event stops reading; the call ends once everything dispatched has
+// UTF-8 is named): reads events one at a time, hands each to
+// ControlPlane::Publish in order, and keeps at most kMaxInFlight of them
+// in flight at once (reading pauses beyond that: backpressure to the
+// client). The first invalid or refused event (an error reported before
+// Publish returns) stops reading; an error reported later is the call's
+// status but does not stop it. The call ends once everything published has
 // completed.
 //
 // Threading: OnReadDone runs on a gRPC thread (gRPC does not run OnDone
@@ -40,7 +43,7 @@ class PublishStreamReactor final
   // What to do once mu_ is released.
   enum class Step { kNone, kRead, kFinish };
 
-  // Dispatches the event just read (request_); returns the next step.
+  // Publishes the event just read (request_); returns the next step.
   Step DispatchRead(uint64_t index);
   // On the ControlExecutor.
   void OnEventDone(const absl::Status& status);
@@ -54,7 +57,7 @@ class PublishStreamReactor final
   // a time.
   grpc::ByteBuffer buffer_;
   v1::PublishRequest request_;
-  std::atomic<uint64_t> recipients_{0};  // added to by the push workers
+  std::atomic<uint64_t> recipients_{0};  // added to by Publish completions
 
   absl::Mutex mu_;
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
@@ -64,6 +67,8 @@ class PublishStreamReactor final
   bool input_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
+  // The index of the event whose Publish call has not returned yet.
+  std::optional<uint64_t> publishing_ ABSL_GUARDED_BY(mu_);
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };
 

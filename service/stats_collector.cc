@@ -25,8 +25,22 @@ StatsCollector::StatsCollector(std::string node, const push::PushServer& push,
                                const GrpcCallStats& grpc)
     : node_(std::move(node)),
       push_(push),
-      registry_(registry),
-      voice_(voice),
+      registry_(&registry),
+      voice_(&voice),
+      publish_(publish),
+      grpc_(grpc),
+      started_at_(UnixNow()),
+      started_(std::chrono::steady_clock::now()),
+      last_(started_) {}
+
+StatsCollector::StatsCollector(std::string node, const push::PushServer& push,
+                               ClusterFill cluster, const PublishStats& publish,
+                               const GrpcCallStats& grpc)
+    : node_(std::move(node)),
+      push_(push),
+      registry_(nullptr),
+      voice_(nullptr),
+      cluster_(std::move(cluster)),
       publish_(publish),
       grpc_(grpc),
       started_at_(UnixNow()),
@@ -107,12 +121,15 @@ StatsSnapshot StatsCollector::Collect() const {
   s.events_published = publish_.total();
   s.events_by_name = publish_.events();
   s.publish_latency = publish_.latency();
-  s.sessions = registry_.session_count();
-  s.memberships = registry_.membership_count();
-  s.voice_grants = registry_.grant_count();
-  s.write_queue = registry_.write_queue_depth();
-  s.commit_latency = registry_.commit_latency();
-  s.voice = voice_.Channels();
+  if (registry_ != nullptr) {
+    s.sessions = registry_->session_count();
+    s.memberships = registry_->membership_count();
+    s.voice_grants = registry_->grant_count();
+    s.write_queue = registry_->write_queue_depth();
+    s.commit_latency = registry_->commit_latency();
+  }
+  if (voice_ != nullptr) s.voice = voice_->Channels();
+  if (cluster_) cluster_(s);
   s.grpc_calls = grpc_.calls();
   s.process = ProcessStats::Read();
   absl::MutexLock lock(&mu_);

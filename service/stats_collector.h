@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -32,6 +33,13 @@ class StatsCollector {
   StatsCollector(std::string node, const push::PushServer& push,
                  const Registry& registry, const VoiceCoordinator& voice,
                  const PublishStats& publish, const GrpcCallStats& grpc);
+  // Cluster mode: no registry nor voice roster on the node; `cluster`
+  // fills StatsSnapshot::cluster (and the cluster-wide counts) at each
+  // Collect, on the collecting thread.
+  using ClusterFill = std::function<void(StatsSnapshot&)>;
+  StatsCollector(std::string node, const push::PushServer& push,
+                 ClusterFill cluster, const PublishStats& publish,
+                 const GrpcCallStats& grpc);
   ~StatsCollector();
 
   void Start();  // starts the 1-second sampler
@@ -51,8 +59,9 @@ class StatsCollector {
 
   const std::string node_;
   const push::PushServer& push_;
-  const Registry& registry_;
-  const VoiceCoordinator& voice_;
+  const Registry* const registry_;       // null in cluster mode
+  const VoiceCoordinator* const voice_;  // null in cluster mode
+  const ClusterFill cluster_;            // cluster mode only
   const PublishStats& publish_;
   const GrpcCallStats& grpc_;
   const double started_at_;  // Unix seconds

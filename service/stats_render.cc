@@ -17,8 +17,8 @@ constexpr const char* kKindNames[push::kSocketKinds] = {"main", "voice"};
 
 // The reason /stats.json gives for each refusal slot (push::kRefusalCodes).
 constexpr const char* kRefusalReasons[push::kRefusalCodes.size()] = {
-    "bad request", "unknown or expired token", "no voice grant",
-    "too many connections", "other"};
+    "try again later", "bad request",          "unknown or expired token",
+    "no voice grant",  "too many connections", "other"};
 
 struct TransportLabels {
   const char* transport;
@@ -112,7 +112,42 @@ void RenderDelivery(PrometheusText& out, const StatsSnapshot& s) {
   out.Histogram({}, s.publish_latency);
 }
 
+// Cluster mode's registry: the cluster-wide counts from Redis (when it
+// answered), and the node's link to the others.
+void RenderCluster(PrometheusText& out, const StatsSnapshot& s) {
+  const StatsSnapshot::Cluster& c = *s.cluster;
+  if (c.counts_known) {
+    Gauge(out, "herald_sessions", "Sessions in the cluster (Redis).",
+          static_cast<double>(s.sessions));
+    Gauge(out, "herald_memberships",
+          "User-server memberships in the cluster (Redis).",
+          static_cast<double>(s.memberships));
+    Gauge(out, "herald_voice_grants", "Voice grants in the cluster (Redis).",
+          static_cast<double>(s.voice_grants));
+  }
+  Gauge(out, "herald_cluster_redis_connected",
+        "1 while both Redis connections are up, else 0.",
+        c.redis_connected ? 1.0 : 0.0);
+  out.Begin("herald_cluster_bus_messages_total", "counter",
+            "Bus messages this node received (in) and published (out).");
+  out.Sample({{"direction", "in"}}, c.messages_in);
+  out.Sample({{"direction", "out"}}, c.messages_out);
+  Counter(out, "herald_cluster_ack_timeouts_total",
+          "Publishes answered before every receiving node acked "
+          "(--cluster_ack_timeout_ms).",
+          c.ack_timeouts);
+  out.Begin("herald_cluster_subscribed_channels", "gauge",
+            "Redis channels this node subscribes, by kind (server: "
+            "herald:s:*, user: herald:u:*).");
+  out.Sample({{"kind", "server"}}, static_cast<double>(c.server_channels));
+  out.Sample({{"kind", "user"}}, static_cast<double>(c.user_channels));
+}
+
 void RenderRegistry(PrometheusText& out, const StatsSnapshot& s) {
+  if (s.cluster) {
+    RenderCluster(out, s);
+    return;
+  }
   Gauge(out, "herald_sessions",
         "Sessions in the registry (with expired ones "
         "not yet reaped).",
@@ -307,10 +342,25 @@ std::string RenderStatsJson(const StatsSnapshot& s) {
 
   w.Key("registry");
   w.BeginObject();
-  JsonInt(w, "sessions", s.sessions);
-  JsonInt(w, "memberships", s.memberships);
-  JsonInt(w, "voice_grants", s.voice_grants);
+  if (!s.cluster || s.cluster->counts_known) {
+    JsonInt(w, "sessions", s.sessions);
+    JsonInt(w, "memberships", s.memberships);
+    JsonInt(w, "voice_grants", s.voice_grants);
+  }
   w.EndObject();
+  if (s.cluster) {
+    const StatsSnapshot::Cluster& c = *s.cluster;
+    w.Key("cluster");
+    w.BeginObject();
+    w.Key("redis_connected");
+    *w.RawValue() += c.redis_connected ? "true" : "false";
+    JsonInt(w, "bus_messages_in", c.messages_in);
+    JsonInt(w, "bus_messages_out", c.messages_out);
+    JsonInt(w, "ack_timeouts", c.ack_timeouts);
+    JsonInt(w, "server_channels", c.server_channels);
+    JsonInt(w, "user_channels", c.user_channels);
+    w.EndObject();
+  }
 
   std::string* voice_out = (w.Key("voice"), w.RawValue());
   *voice_out += '[';

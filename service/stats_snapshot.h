@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,8 @@ struct StatsSnapshot {
   std::map<std::string, uint64_t> events_by_name;
   push::HistogramSnapshot publish_latency;  // seconds
 
+  // One process: the registry's. Cluster mode: the whole cluster's from
+  // Redis when it answered (cluster->counts_known), else not shown.
   uint64_t sessions = 0;
   uint64_t memberships = 0;
   uint64_t voice_grants = 0;
@@ -48,6 +51,19 @@ struct StatsSnapshot {
   std::map<std::pair<std::string, std::string>, uint64_t> grpc_calls;
 
   ProcessStats process;
+
+  // Cluster mode (--redis): this node's Redis link and bus. Without it
+  // (one process) none of these families is shown; with it, the SQLite
+  // families (write queue, commit latency) and the node-local voice
+  // roster are not.
+  struct Cluster {
+    bool redis_connected = false;
+    uint64_t messages_in = 0, messages_out = 0;
+    uint64_t ack_timeouts = 0;
+    uint64_t server_channels = 0, user_channels = 0;  // subscribed
+    bool counts_known = false;  // sessions/memberships/voice_grants set
+  };
+  std::optional<Cluster> cluster;
 
   double events_per_s = 0;           // over the last second
   double deliveries_per_s = 0;       // frames queued per second, last second

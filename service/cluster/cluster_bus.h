@@ -11,6 +11,7 @@
 #include "push/connection_id.h"
 #include "push/delivery.h"
 #include "push/router.h"
+#include "service/cluster/bus_relay.h"
 #include "service/cluster/cluster_state.h"
 #include "service/redis/redis_client.h"
 
@@ -44,6 +45,11 @@ struct ClusterBusOptions {
 //
 // Threading: the bus thread (RedisClient's) owns all state; public methods
 // are thread-safe and post to it; callbacks run on the bus thread.
+//
+// Wiring: the RedisClient gets its handlers from a BusRelay made before it
+// (see bus_relay.h); the bus attaches itself to the relay. Shutdown:
+// bus.Stop(), then RedisClient::Stop(), then destroy the bus (pending
+// callbacks complete during RedisClient::Stop and reach the bus).
 class ClusterBus {
  public:
   static std::string ServerChannel(int64_t server_id);
@@ -51,7 +57,7 @@ class ClusterBus {
   static std::string NodeChannel(const std::string& node_id);
 
   ClusterBus(redis::RedisClient& redis, ClusterState& state,
-             push::Router& local, ClusterBusOptions options);
+             push::Router& local, ClusterBusOptions options, BusRelay& relay);
   ~ClusterBus();
 
   // A random id, new at every start (a restarted node is a new node).
@@ -60,6 +66,9 @@ class ClusterBus {
   // Subscribes the node channel, starts heartbeats and the dead-node
   // reaper. `done` once the node channel is confirmed.
   void Start(absl::AnyInvocable<void(absl::Status) &&> done);
+  // Before RedisClient::Stop(): stops the heartbeats and completes every
+  // ack wait with what it counted, so no timer keeps the bus thread alive.
+  void Stop();
   // Drain: stops heartbeats, ends this node's voice presence (LeaveCluster,
   // user_left_vc to each server) and deletes the heartbeat key.
   void Leave(absl::AnyInvocable<void() &&> done);
@@ -89,7 +98,10 @@ class ClusterBus {
   void AwaitAcks(uint64_t request_id, int64_t receivers,
                  absl::AnyInvocable<void(uint32_t) &&> done);
   // PUBLISH `channel` and AwaitAcks: the cluster-wide recipients, or
-  // UNAVAILABLE if Redis did not take it.
+  // UNAVAILABLE if Redis did not take it. The PUBLISH is sent from the
+  // calling thread, so it stays in order with that thread's other
+  // RedisClient commands (ClusterState scripts); so do EmitVoiceEvent's
+  // and CloseConnectionOn's.
   void Publish(std::string channel, Outgoing message,
                absl::AnyInvocable<void(absl::StatusOr<uint32_t>) &&> done);
 
@@ -99,9 +111,30 @@ class ClusterBus {
   void CloseConnectionOn(const std::string& node_id, push::ConnectionId id,
                          uint16_t code, std::string reason);
 
+  // ClusterGate's main admission of `user_id` (whose session was checked):
+  // takes one reference to the user (its channel, its servers' channels)
+  // and answers the user's servers, from the cache when the user is
+  // already cached, otherwise after subscribing the user's channel and
+  // snapshotting its servers (SnapshotServers with a Marker) until every
+  // server channel was subscribed before the snapshot (at most 4 rounds).
+  // Answered on the bus thread, so the admission reaches the connection's
+  // worker before any Route the bus makes after it. UNAVAILABLE (the
+  // reference is released then) when Redis is down, did not answer, the
+  // connection dropped meanwhile, or the servers did not settle in 4
+  // snapshots; ClusterGate refuses with 1013 then.
+  void AdmitUser(
+      int64_t user_id,
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<int64_t>>) &&> done);
+  // One reference of AdmitUser fewer (a main connection ended); channels
+  // nobody needs any more are unsubscribed at once. An admission of the
+  // same user in progress holds its own reference.
+  void ReleaseUser(int64_t user_id);
+
   struct Stats {
     uint64_t messages_in = 0, messages_out = 0, acks_in = 0;
     uint64_t ack_timeouts = 0;
+    // SnapshotServers issued (admissions and refreshes after a reconnect).
+    uint64_t snapshots = 0;
     size_t server_channels = 0, user_channels = 0, cached_users = 0;
   };
   Stats stats() const;
@@ -110,6 +143,9 @@ class ClusterBus {
   class Impl;
   std::unique_ptr<Impl> impl_;
   std::string node_id_;
+  redis::RedisClient* redis_ = nullptr;
+  push::Router* local_ = nullptr;
+  BusRelay* relay_ = nullptr;
 };
 
 }  // namespace herald::service::cluster

@@ -28,7 +28,7 @@ struct VoicePresence {
   int64_t user_id = 0;
   int64_t server_id = 0;
   int64_t channel_id = 0;
-  std::string node_id;     // the node holding the connection
+  std::string node_id;      // the node holding the connection
   uint64_t connection = 0;  // push::ConnectionId on that node
 };
 
@@ -60,17 +60,18 @@ class ClusterState {
 
   // Creates (SET NX) or reads the shared secret; SessionKey works after it.
   void Init(absl::AnyInvocable<void(absl::Status) &&> done);
-  // The keyed hash of `token` (raw bytes), the same on every node.
+  // The keyed hash of `token` (raw bytes), the same on every node: the 32
+  // raw bytes of HMAC-SHA256; Redis keys hold its lower-case hex.
   std::string SessionKey(std::string_view token) const;
 
   // Sessions (by SessionKey). OpenSession returns the user the key named
   // before (if any, expired or not) so its sockets can be closed.
   void OpenSession(const std::string& key, int64_t user_id,
-                   int64_t expires_at_us,
-                   Result<std::optional<int64_t>> done);
+                   int64_t expires_at_us, Result<std::optional<int64_t>> done);
   // Removes the session; returns its user (expired or not). The caller
   // then publishes CloseUser on the user's channel.
-  void CloseSession(const std::string& key, Result<std::optional<int64_t>> done);
+  void CloseSession(const std::string& key,
+                    Result<std::optional<int64_t>> done);
   // nullopt when unknown or expired at `now_us`.
   void LookupSession(const std::string& key, int64_t now_us,
                      Result<std::optional<SessionInfo>> done);
@@ -116,8 +117,7 @@ class ClusterState {
                           Result<std::vector<VoicePresence>> done);
   void EndForChannel(int64_t server_id, int64_t channel_id,
                      Result<std::vector<VoicePresence>> done);
-  void EndForServer(int64_t server_id,
-                    Result<std::vector<VoicePresence>> done);
+  void EndForServer(int64_t server_id, Result<std::vector<VoicePresence>> done);
 
   // A voice connection `connection` on `node_id` presented the session
   // `key` for `channel_id`: checks the session (at now_us) and the grant,
@@ -147,7 +147,10 @@ class ClusterState {
   // Nodes. Heartbeat: the node's key lives `ttl_ms`; refreshed every
   // second by ClusterBus. ReapDeadNodes removes the presence held by nodes
   // whose key expired (any node may run it; each presence is returned to
-  // exactly one caller). LeaveCluster: this node's own presences, at drain.
+  // exactly one caller). LeaveCluster: this node's own presences, at drain
+  // (it also deletes the node's heartbeat key and forgets the node).
+  // AdmitVoice lists its node too, so a node that never sent a heartbeat
+  // is reaped as well.
   void Heartbeat(const std::string& node_id, int64_t ttl_ms,
                  absl::AnyInvocable<void(absl::Status) &&> done);
   void ReapDeadNodes(Result<std::vector<VoicePresence>> done);

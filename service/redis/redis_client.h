@@ -76,6 +76,8 @@ class RedisClient {
   static std::unique_ptr<RedisClient> Start(RedisClientOptions options,
                                             RedisHandlers handlers);
   // Stops: pending callbacks complete with CANCELLED, the thread is joined.
+  // Not on the bus thread. Afterwards Command/Script/Subscribe complete
+  // with CANCELLED at once (inline) and Post drops its task.
   ~RedisClient();
   void Stop();
 
@@ -107,15 +109,19 @@ class RedisClient {
   void Post(absl::AnyInvocable<void() &&> task);
 
   struct Stats {
-    uint64_t commands = 0;     // sent
-    uint64_t messages = 0;     // received on subscriptions
-    uint64_t reconnects = 0;   // successful connects after the first
+    uint64_t commands = 0;    // sent
+    uint64_t messages = 0;    // received on subscriptions
+    uint64_t reconnects = 0;  // successful connects after the first
     uint64_t timeouts = 0;
     size_t in_flight = 0;
-    size_t channels = 0;       // subscribed
+    size_t channels = 0;  // subscribed
   };
   Stats stats() const;
 
+ private:
+  class Impl;  // service/redis/redis_client.cc; lives on the bus thread
+  explicit RedisClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace herald::service::redis

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "boost/asio/post.hpp"
 #include "gtest/gtest.h"
@@ -16,15 +17,18 @@ namespace {
 
 class OneTokenGate : public Gate {
  public:
-  std::variant<MainAdmission, Refusal> AdmitMain(
-      std::string_view token) override {
-    if (token != "t") return Refusal{4001, "unknown or expired token"};
-    return MainAdmission{7, {}};
+  void AdmitMain(std::string_view token, ConnectionId, MainDone done) override {
+    if (token != "t") {
+      std::move(done)(Refusal{4001, "unknown or expired token"});
+      return;
+    }
+    std::move(done)(MainAdmission{7, {}});
   }
-  std::variant<VoiceAdmission, Refusal> AdmitVoice(std::string_view, int64_t,
-                                                   ConnectionId) override {
-    return Refusal{4003, "no voice grant for this channel"};
+  void AdmitVoice(std::string_view, int64_t, ConnectionId,
+                  VoiceDone done) override {
+    std::move(done)(Refusal{4003, "no voice grant for this channel"});
   }
+  void OnMainClosed(ConnectionId, int64_t) override {}
   void OnVoiceClosed(ConnectionId) override {}
 };
 

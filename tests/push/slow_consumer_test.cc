@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "boost/asio/ip/tcp.hpp"
 #include "gtest/gtest.h"
@@ -25,13 +26,14 @@ namespace {
 
 class OneUserGate : public Gate {
  public:
-  std::variant<MainAdmission, Refusal> AdmitMain(std::string_view) override {
-    return MainAdmission{1, {10}};
+  void AdmitMain(std::string_view, ConnectionId, MainDone done) override {
+    std::move(done)(MainAdmission{1, {10}});
   }
-  std::variant<VoiceAdmission, Refusal> AdmitVoice(std::string_view, int64_t,
-                                                   ConnectionId) override {
-    return Refusal{4001, "no voice"};
+  void AdmitVoice(std::string_view, int64_t, ConnectionId,
+                  VoiceDone done) override {
+    std::move(done)(Refusal{4001, "no voice"});
   }
+  void OnMainClosed(ConnectionId, int64_t) override {}
   void OnVoiceClosed(ConnectionId) override {}
 };
 

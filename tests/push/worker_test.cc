@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "boost/asio/post.hpp"
@@ -19,19 +20,27 @@ class FakeGate : public Gate {
  public:
   std::map<std::string, MainAdmission> tokens;
   std::vector<ConnectionId> voice_closed;
+  std::vector<std::pair<ConnectionId, int64_t>> main_closed;
 
-  std::variant<MainAdmission, Refusal> AdmitMain(
-      std::string_view token) override {
+  void AdmitMain(std::string_view token, ConnectionId, MainDone done) override {
     auto it = tokens.find(std::string(token));
-    if (it == tokens.end()) return Refusal{4001, "unknown or expired token"};
-    return it->second;
+    if (it == tokens.end()) {
+      std::move(done)(Refusal{4001, "unknown or expired token"});
+      return;
+    }
+    std::move(done)(it->second);
   }
-  std::variant<VoiceAdmission, Refusal> AdmitVoice(std::string_view token,
-                                                   int64_t channel,
-                                                   ConnectionId id) override {
+  void AdmitVoice(std::string_view token, int64_t channel, ConnectionId,
+                  VoiceDone done) override {
     auto it = tokens.find(std::string(token));
-    if (it == tokens.end()) return Refusal{4001, "unknown or expired token"};
-    return VoiceAdmission{it->second.user_id, 1, channel};
+    if (it == tokens.end()) {
+      std::move(done)(Refusal{4001, "unknown or expired token"});
+      return;
+    }
+    std::move(done)(VoiceAdmission{it->second.user_id, 1, channel});
+  }
+  void OnMainClosed(ConnectionId id, int64_t user) override {
+    main_closed.emplace_back(id, user);
   }
   void OnVoiceClosed(ConnectionId id) override { voice_closed.push_back(id); }
 };

@@ -339,6 +339,12 @@ TEST(ConfigFileTest, DescribeEffectiveConfig) {
                       ":1), plain=true (env HERALD_PLAIN), verbose=true "
                       "(flag); other settings default");
   EXPECT_EQ(line.find("s3cret"), std::string::npos);
+  // The --redis password is never printed.
+  auto redis = ParseOptions({"--redis=redis://app:s3cret@10.0.0.5:6379/1"}, {});
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  EXPECT_EQ(DescribeEffectiveConfig(*redis),
+            "config: redis=redis://***@10.0.0.5:6379/1 (flag); other settings "
+            "default");
   // Unprintable bytes cannot break the one-line log.
   auto nl = ParseOptions({"--state=a\nb"}, {});
   ASSERT_TRUE(nl.ok()) << nl.status();

@@ -270,5 +270,37 @@ TEST(OptionsTest, DrainDelay) {
   EXPECT_FALSE(Parse({"--drain_delay_ms=-1"}).ok());
 }
 
+TEST(OptionsTest, ClusterFlags) {
+  auto d = Parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->cluster());
+  EXPECT_EQ(d->cluster_ack_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(d->cluster_node_ttl, std::chrono::milliseconds(3000));
+  EXPECT_EQ(d->redis_timeout, std::chrono::milliseconds(1000));
+  auto o = Parse({"--redis=redis://:pw@127.0.0.1:6380/2",
+                  "--cluster_ack_timeout_ms=500", "--cluster_node_ttl_ms=2000",
+                  "--redis_timeout_ms=250"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->cluster());
+  EXPECT_EQ(o->redis, "redis://:pw@127.0.0.1:6380/2");
+  EXPECT_EQ(o->cluster_ack_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(o->cluster_node_ttl, std::chrono::milliseconds(2000));
+  EXPECT_EQ(o->redis_timeout, std::chrono::milliseconds(250));
+  EXPECT_TRUE(Parse({"--redis=unix:///run/redis.sock?db=1"}).ok());
+  // Empty: off.
+  auto off = Parse({"--redis="});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->cluster());
+  // The URL parser's own message.
+  auto bad = Parse({"--redis=http://example.com"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message().rfind("--redis: ", 0), 0u)
+      << bad.status().message();
+  EXPECT_FALSE(Parse({"--cluster_ack_timeout_ms=0"}).ok());
+  EXPECT_FALSE(Parse({"--cluster_node_ttl_ms=1000"}).ok());
+  EXPECT_FALSE(Parse({"--redis_timeout_ms=5"}).ok());
+}
+
 }  // namespace
 }  // namespace herald::service

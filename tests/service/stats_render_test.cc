@@ -64,6 +64,21 @@ TEST(StatsRenderTest, JsonSchema) {
       "\"cpu_seconds\":1.5}}");
 }
 
+TEST(StatsRenderTest, TryAgainLaterHasItsOwnSlot) {
+  // 1013: an admission the gate did not answer within the handshake
+  // timeout (push::kCloseTryAgainLater).
+  StatsSnapshot s;
+  s.push.refused[push::RefusalSlot(1013)] = 3;
+  EXPECT_NE(push::RefusalSlot(1013), push::RefusalSlot(1));  // not "other"
+  EXPECT_NE(RenderStatsJson(s).find("\"refusals\":[{\"code\":1013,"
+                                    "\"reason\":\"try again later\","
+                                    "\"count\":3}]"),
+            std::string::npos);
+  EXPECT_NE(RenderMetrics(s).find(
+                "\nherald_connections_refused_total{code=\"1013\"} 3\n"),
+            std::string::npos);
+}
+
 TEST(StatsRenderTest, EmptyListsAreEmptyArrays) {
   StatsSnapshot s;
   const std::string json = RenderStatsJson(s);
@@ -105,6 +120,47 @@ TEST(StatsRenderTest, MetricsSeries) {
       Has(m, "herald_build_info{version=\"0.1.0\",build=\"gcc test\"} 1"));
   EXPECT_TRUE(Has(m, "herald_publish_queued_seconds_bucket{le=\"+Inf\"} 0"));
   EXPECT_EQ(m.back(), '\n');
+}
+
+TEST(StatsRenderTest, ClusterModeShowsTheClusterFamilies) {
+  StatsSnapshot s = Example();
+  // One process: none of them.
+  EXPECT_EQ(RenderMetrics(s).find("herald_cluster_"), std::string::npos);
+  s.cluster = StatsSnapshot::Cluster{.redis_connected = true,
+                                     .messages_in = 9,
+                                     .messages_out = 4,
+                                     .ack_timeouts = 1,
+                                     .server_channels = 3,
+                                     .user_channels = 2,
+                                     .counts_known = true};
+  s.sessions = 5;
+  s.memberships = 6;
+  s.voice_grants = 7;
+  std::string m = RenderMetrics(s);
+  EXPECT_TRUE(Has(m, "herald_cluster_redis_connected 1")) << m;
+  EXPECT_TRUE(Has(m, "herald_cluster_bus_messages_total{direction=\"in\"} 9"));
+  EXPECT_TRUE(Has(m, "herald_cluster_bus_messages_total{direction=\"out\"} 4"));
+  EXPECT_TRUE(Has(m, "herald_cluster_ack_timeouts_total 1"));
+  EXPECT_TRUE(Has(m, "herald_cluster_subscribed_channels{kind=\"server\"} 3"));
+  EXPECT_TRUE(Has(m, "herald_cluster_subscribed_channels{kind=\"user\"} 2"));
+  EXPECT_TRUE(Has(m, "herald_sessions 5"));
+  EXPECT_TRUE(Has(m, "herald_memberships 6"));
+  EXPECT_TRUE(Has(m, "herald_voice_grants 7"));
+  // No SQLite, no node-local roster.
+  EXPECT_EQ(m.find("herald_registry_"), std::string::npos);
+  EXPECT_EQ(m.find("herald_voice_users"), std::string::npos);
+  const std::string json = RenderStatsJson(s);
+  EXPECT_NE(json.find("\"cluster\":{\"redis_connected\":true,"
+                      "\"bus_messages_in\":9"),
+            std::string::npos)
+      << json;
+  // Redis down: no counts rather than wrong ones.
+  s.cluster->redis_connected = false;
+  s.cluster->counts_known = false;
+  m = RenderMetrics(s);
+  EXPECT_TRUE(Has(m, "herald_cluster_redis_connected 0"));
+  EXPECT_EQ(m.find("herald_sessions"), std::string::npos);
+  EXPECT_NE(RenderStatsJson(s).find("\"registry\":{}"), std::string::npos);
 }
 
 TEST(StatsRenderTest, PlainServerShowsWs) {
