@@ -4,8 +4,9 @@ results.png (gnuplot). Standard library only.
 
 raw/ holds, per run id: <id>.meta.json (what bench/run ran), <id>.lg<i>.json
 (one per load generator process), <id>.samples (server: time, CPU ticks,
-VmRSS kB, open fds every 0.2 s), <id>.window (load generator start/end) and
-the servers' own output.
+VmRSS kB, open fds every 0.2 s), <id>.window (load generator start/end),
+for cluster runs <id>.redis (bench/redis_sampler.py: Redis's CPU and
+commandstats every 0.2 s) and the servers' own output.
 """
 import argparse
 import glob
@@ -145,6 +146,69 @@ def foreign_in(rows, t0, t1):
     return round(sum(xs) / len(xs), 1)
 
 
+# Commands of the benchmark itself, not of herald: the sampler's INFO, the
+# CONFIG RESETSTAT before a run, the FLUSHALL before a cluster starts.
+REDIS_OWN = {"info", "flushall"}
+
+
+def read_redis_samples(path):
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                t, _, js = line.partition(" ")
+                try:
+                    rows.append((int(t), json.loads(js)))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return rows
+
+
+def redis_window(path, lg):
+    """Redis commands (by name) and CPU inside the load generator's window
+    [window_start_ns, window_end_ns] (CLOCK_MONOTONIC, as the sampler's
+    timestamps): each sample-to-sample increment counts for the share of
+    its interval inside the window (a counter below its previous value was
+    reset: its whole value is the increment)."""
+    rows = read_redis_samples(path)
+    t0, t1 = (lg or {}).get("window_start_ns"), (lg or {}).get("window_end_ns")
+    if len(rows) < 2 or not t0 or not t1 or t1 <= t0:
+        return None
+    by = {}
+    cpu = 0.0
+    covered = 0
+    for (ta, a), (tb, b) in zip(rows, rows[1:]):
+        if tb <= ta:
+            continue
+        share = (min(tb, t1) - max(ta, t0)) / (tb - ta)
+        if share <= 0:
+            continue
+        covered += min(tb, t1) - max(ta, t0)
+        dc = b["cpu"] - a["cpu"]
+        cpu += share * (dc if dc >= 0 else 0)
+        for name, calls in b["calls"].items():
+            if name in REDIS_OWN or name.split("|")[0] == "config":
+                continue
+            prev = a["calls"].get(name, 0)
+            inc = calls - prev if calls >= prev else calls
+            by[name] = by.get(name, 0) + share * inc
+    if covered < 0.5 * (t1 - t0):
+        return None  # the sampler did not cover the window
+    events = (lg or {}).get("events_published") or 0
+    total = sum(by.values())
+    return {
+        "commands": round(total),
+        "by_command": {k: round(v) for k, v in sorted(by.items(), key=lambda kv: -kv[1])},
+        "events": events,
+        "commands_per_event": round(total / events, 3) if events else None,
+        "by_command_per_event": ({k: round(v / events, 3) for k, v in
+                                  sorted(by.items(), key=lambda kv: -kv[1])} if events else {}),
+        "cpu_percent": round(100.0 * cpu / ((t1 - t0) / 1e9), 1),
+    }
+
+
 def collect(raw):
     runs = []
     foreign = read_foreign(raw)
@@ -168,6 +232,8 @@ def collect(raw):
             pass
         if meta.get("scenario") == "idle":
             r["memory"] = idle_memory(samples)
+        if meta.get("scenario") == "cluster":
+            r["redis"] = redis_window(os.path.join(raw, rid + ".redis"), lg)
         if meta.get("server") == "floor":
             r["floor_counters"] = floor_counters(
                 os.path.join(raw, rid + ".server.err"))
@@ -353,7 +419,47 @@ def build_tables(runs):
     for row in t["servers"]:
         row["herald_tls/plain"] = (ratio(row["herald"], lgv(hp, "deliveries_per_s"))
                                    if row["transport"] == "wss" else None)
+    t["cluster"] = cluster_table(runs)
     return t
+
+
+def cluster_table(runs):
+    """One row per node count: saturation and fixed-rate runs side by side."""
+    rows = []
+    ks = sorted({r["nodes"] for r in runs if r.get("scenario") == "cluster"})
+    base = None
+    for k in ks:
+        sat = find(runs, scenario="cluster", nodes=k, phase="saturation")
+        rt = find(runs, scenario="cluster", nodes=k, phase="rate")
+        dps = lgv(sat, "deliveries_per_s")
+        if k == 1:
+            base = dps
+        dur = lgv(sat, "duration_s") or 0
+        total = lgv(sat, "events_published_total") or 0
+        rs, rr = (sat or {}).get("redis") or {}, (rt or {}).get("redis") or {}
+        rows.append({
+            "nodes": k, "n": (sat or rt or {}).get("n"),
+            "established": lgv(sat, "established"),
+            "events_per_s": round(lgv(sat, "events_published", 0) / dur, 1) if dur else None,
+            "deliveries_per_s": dps,
+            "ratio_to_1": ratio(dps, base),
+            "p50_us": lat(sat, "p50"), "p99_us": lat(sat, "p99"),
+            "rate": (rt or {}).get("rate"),
+            "rate_deliveries_per_s": lgv(rt, "deliveries_per_s"),
+            "rate_p50_us": lat(rt, "p50"), "rate_p99_us": lat(rt, "p99"),
+            "rate_p999_us": lat(rt, "p999"),
+            "recipients_per_event": (round(lgv(sat, "server_recipients", 0) / total, 1)
+                                     if total else None),
+            "redis_commands_per_event": rs.get("commands_per_event"),
+            "redis_by_command_per_event": rs.get("by_command_per_event"),
+            "redis_cpu_percent": rs.get("cpu_percent"),
+            "rate_redis_commands_per_event": rr.get("commands_per_event"),
+            "rate_redis_by_command_per_event": rr.get("by_command_per_event"),
+            "cores_busy_percent": list(cores(sat)),
+            "rate_cores_busy_percent": list(cores(rt)),
+            "events_incomplete": lgv(sat, "events_incomplete"),
+        })
+    return rows
 
 
 def idle_row(t, s, tr):
@@ -461,6 +567,8 @@ def markdown(res):
                  f"{fmt_num(r['events_per_s'])} | {fmt_num(r['deliveries_per_s'])} | {fmt_ms(r['p50_us'])} | "
                  f"{fmt_ms(r['p99_us'])} | {fmt_ms(r['p999_us'])} | {cpu} |")
     L.append("")
+    if t.get("cluster"):
+        L.extend(cluster_markdown(t["cluster"], p))
     if res["anomalies"]:
         L.append("## Anomalies seen during the run")
         L.append("")
@@ -470,6 +578,49 @@ def markdown(res):
     L.append("Raw load generator output, server samples and logs: `raw/` beside results.json.")
     L.append("")
     return "\n".join(L)
+
+
+def fmt_per_event(by, top=3):
+    if not by:
+        return "—"
+    return ", ".join(f"{k} {v:.2f}" for k, v in list(by.items())[:top])
+
+
+def cluster_markdown(rows, p):
+    n = rows[0].get("n") or p.get("cluster_n") or 0
+    L = [f"## 4. Cluster on Redis: N = {n:,} members of server 1 spread evenly over K herald "
+         f"nodes (plain ws, --threads=1 each, all on core 0; redis-server and the load "
+         f"generator on core 1), one publisher (gRPC to node 1)", ""]
+    L.append(f"Saturation: closed loop, window {p.get('window')}, {p.get('saturation_s')} s. "
+             f"Fixed rate: {p.get('cluster_rate')} events/s, {p.get('half_s')} s, on fresh nodes. "
+             "Redis commands per event: everything herald sent Redis inside the measured "
+             "window (INFO commandstats, reset before each run; the benchmark's own INFO, "
+             "CONFIG and FLUSHALL left out) ÷ events published in it; heartbeats and reaping "
+             "are included, so the fixed-rate figure carries more of them per event. "
+             "recipients/event is PublishStream's cluster-wide `recipients` ÷ events "
+             "(should be N).")
+    L.append("")
+    L.append("| K | connected | events/s | deliveries/s | ÷ K=1 | p50 ms | p99 ms | "
+             "p50 ms @rate | p99 ms @rate | Redis cmds/event | top commands/event | "
+             "cmds/event @rate | Redis CPU | recipients/event | core 0 / core 1 busy |")
+    L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+
+    def busy(c):
+        c0, c1 = c
+        return "—" if c0 is None and c1 is None else f"{c0 or 0:.0f}% / {c1 or 0:.0f}%"
+
+    for r in rows:
+        cpu = r.get("redis_cpu_percent")
+        L.append(f"| {r['nodes']} | {fmt_num(r['established'])} | {fmt_num(r['events_per_s'])} | "
+                 f"{fmt_num(r['deliveries_per_s'])} | {fmt_ratio(r['ratio_to_1'])} | "
+                 f"{fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | {fmt_ms(r['rate_p50_us'])} | "
+                 f"{fmt_ms(r['rate_p99_us'])} | {fmt_num(r['redis_commands_per_event'], 2)} | "
+                 f"{fmt_per_event(r['redis_by_command_per_event'])} | "
+                 f"{fmt_num(r['rate_redis_commands_per_event'], 2)} | "
+                 f"{'—' if cpu is None else f'{cpu:.0f}%'} | "
+                 f"{fmt_num(r['recipients_per_event'])} | {busy(r['cores_busy_percent'])} |")
+    L.append("")
+    return L
 
 
 def anomalies(runs):
@@ -506,6 +657,15 @@ def anomalies(runs):
                        f"of a core on average during this run")
         if r.get("scenario") != "idle" and lg.get("deliveries", 0) == 0:
             out.append(f"{name}: no deliveries")
+        if r.get("scenario") == "cluster":
+            total = lg.get("events_published_total") or 0
+            got = lg.get("server_recipients") or 0
+            want = lg.get("established") or 0
+            if total and abs(got / total - want) > 0.5 and not lg.get("publish_errors"):
+                out.append(f"{name}: herald reported {got / total:,.1f} recipients per event, "
+                           f"{want:,} were connected (cluster-wide count off)")
+            if not r.get("redis"):
+                out.append(f"{name}: no Redis command counts for the measured window")
     return out
 
 

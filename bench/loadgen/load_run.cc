@@ -79,8 +79,16 @@ LoadRun::~LoadRun() {
 }
 
 bool LoadRun::Prepare(std::string* error) {
-  if (!url_.Parse(options_.url, error)) return false;
-  if (url_.tls()) {
+  urls_.resize(options_.urls.size());
+  for (size_t i = 0; i < urls_.size(); ++i) {
+    if (!urls_[i].Parse(options_.urls[i], error)) return false;
+    if (urls_[i].tls() != urls_[0].tls()) {
+      // One SSL_CTX or none for the whole process.
+      *error = "--url values must be all ws:// or all wss://";
+      return false;
+    }
+  }
+  if (urls_[0].tls()) {
     ssl_ctx_ = SSL_CTX_new(TLS_client_method());
     if (ssl_ctx_ == nullptr) {
       *error = "SSL_CTX_new failed";
@@ -135,7 +143,7 @@ void LoadRun::StartWorkers() {
     c.connections = options_.connections;
     c.user_offset = options_.user_offset;
     c.sources = sources;
-    c.url = &url_;
+    c.urls = &urls_;
     c.plan = &plan_;
     c.ssl_ctx = ssl_ctx_;
     c.connect_rate = options_.connect_rate / t;
@@ -416,6 +424,7 @@ void LoadRun::Collect() {
   r.user_offset = options_.user_offset;
   r.rate = options_.rate;
   r.window = options_.window;
+  r.urls = static_cast<int>(options_.urls.size());
   r.connections = options_.connections;
   r.established = Sum(&WorkerStats::established);
   r.connect_errors = Sum(&WorkerStats::connect_errors);
@@ -438,6 +447,8 @@ void LoadRun::Collect() {
   }
   if (window_end_ns_ > window_start_ns_ && window_ended_) {
     r.duration_s = static_cast<double>(window_end_ns_ - window_start_ns_) / 1e9;
+    r.window_start_ns = window_start_ns_;
+    r.window_end_ns = window_end_ns_;
     r.deliveries_per_s = static_cast<double>(r.deliveries) / r.duration_s;
     r.events_per_s = static_cast<double>(r.events_published) / r.duration_s;
   }

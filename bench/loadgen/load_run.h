@@ -48,7 +48,7 @@ class LoadRun {
   uint64_t Sum(OwnedCounter WorkerStats::*field) const;
 
   const Options& options_;
-  UrlTemplate url_;
+  std::vector<UrlTemplate> urls_;  // one per --url, all ws or all wss
   ServerPlan plan_;
   RunState state_;
   SSL_CTX* ssl_ctx_ = nullptr;

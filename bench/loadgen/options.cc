@@ -56,6 +56,8 @@ const char* Options::Usage() {
          "--target=herald|http\n"
          "  --url=wss://127.0.0.1:PORT/?token={token}  ({token} {user} "
          "{server} {servers})\n"
+         "    (repeat --url to spread the connections round-robin over "
+         "several servers)\n"
          "  [--grpc=127.0.0.1:50051] [--publish_url=http://127.0.0.1:P/pub/"
          "{server}]\n"
          "  [--grpc_ca=FILE] [--grpc_cert=FILE --grpc_key=FILE] "
@@ -123,7 +125,7 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
       ok = ToInt(v, &n) && n >= 1 && n <= 64;
       publish_connections = static_cast<int>(n);
     } else if (name == "url") {
-      url = v;
+      urls.emplace_back(v);
     } else if (name == "connections") {
       ok = ToInt(v, &n) && n >= 0 && n <= 10000000;
       connections = static_cast<int>(n);
@@ -198,7 +200,7 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
       return false;
     }
   }
-  if (url.empty()) {
+  if (urls.empty()) {
     *error = "--url is required";
     return false;
   }

@@ -21,7 +21,10 @@ struct Options {
   herald::tools::GrpcClientAuth grpc_auth;
   std::string publish_url;  // http target: http://HOST:PORT/path[{server}]
   int publish_connections = 1;
-  std::string url;  // subscriber URL template
+  // Subscriber URL templates (--url, repeatable): connection i of this
+  // process (user user_offset+1+i) uses urls[i % urls.size()], e.g. one URL
+  // per cluster node. All of them ws:// or all wss://.
+  std::vector<std::string> urls;
   int connections = 1000;
   int64_t user_offset = 0;
   std::vector<std::string> sources;  // local source addresses

@@ -74,6 +74,7 @@ std::string Results::ToJson() const {
   o.AddInt("user_offset", user_offset);
   o.Add("rate", rate);
   o.AddInt("window", window);
+  o.AddInt("urls", urls);
   o.AddInt("connections", connections);
   o.Add("established", established);
   o.Add("connect_errors", connect_errors);
@@ -125,6 +126,8 @@ std::string Results::ToJson() const {
     l.Close();
   }
   o.Add("duration_s", duration_s);
+  o.AddInt("window_start_ns", window_start_ns);
+  o.AddInt("window_end_ns", window_end_ns);
   o.Add("bytes_received", bytes_received);
   o.Add("reads", reads);
   o.Add("parse_errors", parse_errors);

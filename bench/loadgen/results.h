@@ -19,6 +19,7 @@ struct Results {
   int64_t user_offset = 0;
   double rate = 0;
   int window = 0;
+  int urls = 1;  // --url values the connections were spread over
   // Setup.
   int connections = 0;
   uint64_t established = 0;
@@ -57,6 +58,10 @@ struct Results {
   uint64_t p999_us = 0;
   uint64_t max_us = 0;
   double duration_s = 0;
+  // The window's edges on CLOCK_MONOTONIC (the same clock in every process
+  // of the machine), so outside samplers can be lined up with it.
+  int64_t window_start_ns = 0;
+  int64_t window_end_ns = 0;
   uint64_t bytes_received = 0;
   uint64_t reads = 0;
   uint64_t parse_errors = 0;

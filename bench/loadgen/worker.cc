@@ -79,6 +79,12 @@ void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
+const UrlTemplate& Worker::UrlOf(const Connection& c) const {
+  const std::vector<UrlTemplate>& urls = *config_.urls;
+  auto i = static_cast<uint64_t>(c.user - config_.user_offset - 1);
+  return urls[i % urls.size()];
+}
+
 uint64_t Worker::settled() const {
   return stats_.established.Get() + stats_.connect_errors.Get();
 }
@@ -146,8 +152,9 @@ void Worker::StartConnect(uint32_t j, int64_t now) {
   }
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
-  dst.sin_port = htons(config_.url->port());
-  inet_pton(AF_INET, config_.url->host().c_str(), &dst.sin_addr);
+  const UrlTemplate& url = UrlOf(c);
+  dst.sin_port = htons(url.port());
+  inet_pton(AF_INET, url.host().c_str(), &dst.sin_addr);
   if (connect(c.fd, reinterpret_cast<const sockaddr*>(&dst), sizeof dst) != 0 &&
       errno != EINPROGRESS) {
     Fail(c, stats_.tcp_errors);
@@ -230,9 +237,10 @@ void Worker::SendUpgrade(Connection& c) {
   config_.plan->ServersOf(c.user, &servers_scratch_);
   std::string& r = request_scratch_;
   r.assign("GET ");
-  config_.url->Expand(c.user, servers_scratch_, &r);
+  const UrlTemplate& url = UrlOf(c);
+  url.Expand(c.user, servers_scratch_, &r);
   r.append(" HTTP/1.1\r\nHost: ");
-  r.append(config_.url->host_header());
+  r.append(url.host_header());
   r.append(
       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: ");

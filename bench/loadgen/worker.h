@@ -24,7 +24,9 @@ struct WorkerConfig {
   int connections = 0;  // of the whole process
   int64_t user_offset = 0;
   std::vector<sockaddr_in> sources;
-  const UrlTemplate* url = nullptr;
+  // Connection i of the process (user user_offset+1+i) uses
+  // (*urls)[i % urls->size()]; never empty.
+  const std::vector<UrlTemplate>* urls = nullptr;
   const ServerPlan* plan = nullptr;
   SSL_CTX* ssl_ctx = nullptr;  // null for ws://
   double connect_rate = 0;     // this worker's share, connections/s
@@ -63,6 +65,8 @@ class Worker {
   static constexpr size_t kReadBuffer = 64 * 1024;
   static constexpr size_t kPlainBuffer = 64 * 1024;
 
+  // The URL template of connection c (see WorkerConfig::urls).
+  const UrlTemplate& UrlOf(const Connection& c) const;
   void Loop();
   void LaunchConnects(int64_t now);
   void StartConnect(uint32_t j, int64_t now);
