@@ -39,9 +39,10 @@ class GateNode {
   }
   void OpenSession(const std::string& token, int64_t user_id) {
     const std::string key = node_.state().SessionKey(token);
-    ASSERT_TRUE((Call<absl::StatusOr<std::optional<int64_t>>>([&](auto done) {
-                  node_.state().OpenSession(key, user_id, 0, std::move(done));
-                })).ok());
+    ASSERT_TRUE(
+        (Call<absl::StatusOr<ClusterState::SessionChange>>([&](auto done) {
+          node_.state().OpenSession(key, user_id, 0, "", std::move(done));
+        })).ok());
   }
   void Seed(int64_t user_id, int64_t server_id) {
     ASSERT_TRUE((Call<absl::StatusOr<ClusterState::Changed>>([&](auto done) {
