@@ -592,14 +592,15 @@ void ClusterState::AdmitVoice(const std::string& key, int64_t channel_id,
                     }
                     if (code != 0) return admit;
                     int64_t same_place = 0;
-                    if (reply.elements.size() < 4 ||
+                    if (reply.elements.size() < 5 ||
                         !ToInt(reply.elements[2], admit.server_id) ||
-                        !ToInt(reply.elements[3], same_place)) {
+                        !ToInt(reply.elements[3], same_place) ||
+                        !ToInt(reply.elements[4], admit.expires_at_us)) {
                       return Malformed("admit_voice");
                     }
                     admit.same_place = same_place != 0;
                     absl::StatusOr<std::optional<VoicePresence>> replaced =
-                        OnePresence("admit_voice", reply, 4);
+                        OnePresence("admit_voice", reply, 5);
                     if (!replaced.ok()) return replaced.status();
                     admit.replaced = *std::move(replaced);
                     return admit;

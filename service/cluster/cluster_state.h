@@ -137,6 +137,7 @@ class ClusterState {
     uint16_t refusal_code = 0;
     int64_t user_id = 0;
     int64_t server_id = 0;
+    int64_t expires_at_us = 0;  // the session's expiry (0: never)
     // The user's previous presence (another connection, maybe elsewhere),
     // now ended; same_place: it was in the same channel (no events).
     std::optional<VoicePresence> replaced;

@@ -654,6 +654,25 @@ TEST_F(ClusterStateTest, AdmitVoiceRefusals) {
   EXPECT_EQ(State(100), (VoiceMap{{5, {7}}}));
 }
 
+// The admission answers the session's expiry (SessionExpiryCloser closes
+// voice connections on expired sessions too).
+TEST_F(ClusterStateTest, AdmitVoiceAnswersTheSessionExpiry) {
+  const std::string key = state_->SessionKey("expiring");
+  const int64_t expires = NowMicros() + 60'000'000;
+  ASSERT_TRUE(Open(key, 7, expires).ok());
+  Grant(7, 100, 5);
+  auto admit = Admit(key, 5, "n1", 11);
+  ASSERT_TRUE(admit.ok()) << admit.status();
+  EXPECT_EQ(admit->refusal_code, 0);
+  EXPECT_EQ(admit->expires_at_us, expires);
+  // With a replaced presence behind it.
+  admit = Admit(key, 5, "n1", 12);
+  ASSERT_TRUE(admit.ok());
+  EXPECT_EQ(admit->expires_at_us, expires);
+  ASSERT_TRUE(admit->replaced.has_value());
+  EXPECT_THAT(*admit->replaced, IsPresence(7, 100, 5, "n1", 11));
+}
+
 TEST_F(ClusterStateTest, AdmitVoiceReplaces) {
   const std::string key = SessionFor(7);
   Grant(7, 100, 5);
@@ -664,6 +683,7 @@ TEST_F(ClusterStateTest, AdmitVoiceReplaces) {
   EXPECT_EQ(first->server_id, 100);
   EXPECT_EQ(first->replaced, std::nullopt);
   EXPECT_FALSE(first->same_place);
+  EXPECT_EQ(first->expires_at_us, 0);  // the session never expires
   // The same channel from another node: replaced, same place.
   auto second = Admit(key, 5, "n2", 12);
   ASSERT_TRUE(second.ok());
