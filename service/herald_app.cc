@@ -119,7 +119,7 @@ absl::Status HeraldApp::StartCluster(const HeraldOptions& options) {
       *push_);
   cluster_gate_ =
       std::make_unique<cluster::ClusterGate>(*cluster_state_, *bus_);
-  cluster_gate_->SetMainObserver(cluster::ClusterGate::MainObserver{
+  cluster_gate_->SetConnectionObserver(cluster::ClusterGate::ConnectionObserver{
       .admitted =
           [closer = expiry_closer_.get()](
               push::ConnectionId id, int64_t user_id, const std::string& key,

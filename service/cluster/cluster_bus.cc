@@ -346,8 +346,18 @@ void ClusterBus::Impl::OnMessage(std::string_view channel,
       break;
     case pb::BusMessage::kCloseUser: {
       const pb::CloseUser& c = m.close_user();
-      local_.CloseUser(c.user_id(), c.session_key(),
-                       static_cast<uint16_t>(c.code()), c.reason());
+      // user 0: the user of the channel it arrives on (a session script
+      // publishes one message on the channel of whichever user it found).
+      const int64_t user =
+          c.user_id() != 0 ? c.user_id() : UserOfChannel(channel);
+      if (user <= 0) {
+        Log(LogLevel::kWarning, "cluster_bad_message",
+            {{"channel", channel}, {"bytes", payload.size()}});
+        SendAck(m.origin(), m.request_id(), 0);
+        break;
+      }
+      local_.CloseUser(user, c.session_key(), static_cast<uint16_t>(c.code()),
+                       c.reason());
       SendAck(m.origin(), m.request_id(), 0);
       break;
     }

@@ -85,6 +85,8 @@ class ClusterBus {
   // The user's servers are now exactly `server_ids` (SetMemberships).
   Outgoing EncodeSetServers(int64_t user_id, std::vector<int64_t> server_ids);
   // Router::CloseUser on every node (CloseSession, a reassigned token).
+  // user_id 0: the user of the herald:u:<user> channel it arrives on (for
+  // ClusterState's session scripts, which pick the channel).
   Outgoing EncodeCloseUser(int64_t user_id, std::string session_key,
                            uint16_t code, std::string reason);
   // Router::CloseConnection on the node that holds it (its node channel).

@@ -208,69 +208,63 @@ void ClusterControlPlane::Publish(const v1::PublishRequest& request,
                           std::move(release));
         return;
       case Kind::kEndChannel:
+        // channel_deleted: the event, then voice ends in the channel. Later
+        // calls wait until the voice step's user_left_vc were sent, so none
+        // of them overtakes those.
         PublishPlain(
             std::move(plan.delivery),
-            [this, effect,
-             done = std::move(done)](absl::StatusOr<uint32_t> n) mutable {
+            [this, effect, done = std::move(done),
+             release = std::move(release)](absl::StatusOr<uint32_t> n) mutable {
               if (!n.ok()) {
+                std::move(release)();
                 std::move(done)(std::move(n));
                 return;
               }
               state_.EndForChannel(
                   effect.server_id, effect.channel_id,
-                  [this, n = *n, done = std::move(done)](
+                  [this, n = *n, done = std::move(done),
+                   release = std::move(release)](
                       absl::StatusOr<std::vector<VoicePresence>>
                           ended) mutable {
                     if (!ended.ok()) {
+                      std::move(release)();
                       std::move(done)(RedisStatus(ended.status()));
                       return;
                     }
                     EndPresences(*ended, push::kCloseRemovedFromVoice,
                                  "removed from voice", /*emit=*/true);
+                    std::move(release)();
                     std::move(done)(n);
                   });
             },
-            std::move(release));
+            /*release=*/[] {});
         return;
       case Kind::kRemoveMembership:
       case Kind::kDropServer:
         break;
     }
     // user_left / server_deleted: the script publishes the event, then
-    // changes the memberships; voice ends once every node has it.
+    // changes the memberships; voice ends once every node has it. Later
+    // calls wait until the voice step's closes and user_left_vc were sent
+    // (as user_joined's phase 2), so none of them overtakes those.
     ClusterBus::Outgoing out = bus_.EncodeDeliver(plan.delivery);
     const uint64_t request_id = out.request_id;
     Notify notify{ClusterBus::ServerChannel(effect.server_id),
                   std::move(out.bytes)};
-    auto published = [this, request_id, effect, done = std::move(done)](
+    auto published = [this, request_id, effect, done = std::move(done),
+                      release = std::move(release)](
                          absl::StatusOr<ClusterState::Published> p) mutable {
       if (!p.ok()) {
+        std::move(release)();
         std::move(done)(RedisStatus(p.status()));
         return;
       }
-      bus_.AwaitAcks(
-          request_id, p->receivers,
-          [this, effect, done = std::move(done)](uint32_t n) mutable {
-            auto ended =
-                [this, effect, n, done = std::move(done)](
-                    absl::StatusOr<std::vector<VoicePresence>> ended) mutable {
-                  if (!ended.ok()) {
-                    std::move(done)(RedisStatus(ended.status()));
-                    return;
-                  }
-                  // A deleted server has nobody left to tell.
-                  EndPresences(*ended, push::kCloseRemovedFromVoice,
-                               "removed from voice",
-                               /*emit=*/effect.kind == Kind::kRemoveMembership);
-                  std::move(done)(n);
-                };
-            if (effect.kind == Kind::kRemoveMembership) {
-              state_.EndForUserInServer(effect.user_id, effect.server_id,
-                                        std::move(ended));
-            } else {
-              state_.EndForServer(effect.server_id, std::move(ended));
-            }
-          });
+      bus_.AwaitAcks(request_id, p->receivers,
+                     [this, effect, done = std::move(done),
+                      release = std::move(release)](uint32_t n) mutable {
+                       EndVoiceAfter(effect, n, std::move(done),
+                                     std::move(release));
+                     });
     };
     if (effect.kind == Kind::kRemoveMembership) {
       state_.RemoveMembership(effect.user_id, effect.server_id,
@@ -279,36 +273,57 @@ void ClusterControlPlane::Publish(const v1::PublishRequest& request,
       state_.DropServer(effect.server_id, std::move(notify),
                         std::move(published));
     }
-    std::move(release)();
   });
+}
+
+void ClusterControlPlane::EndVoiceAfter(const StateEffect& effect,
+                                        uint32_t recipients,
+                                        Result<uint32_t> done,
+                                        Sequencer::Release release) {
+  const bool left = effect.kind == Kind::kRemoveMembership;
+  auto ended = [this, left, recipients, done = std::move(done),
+                release = std::move(release)](
+                   absl::StatusOr<std::vector<VoicePresence>> ended) mutable {
+    if (!ended.ok()) {
+      std::move(release)();
+      std::move(done)(RedisStatus(ended.status()));
+      return;
+    }
+    // A deleted server has nobody left to tell.
+    EndPresences(*ended, push::kCloseRemovedFromVoice, "removed from voice",
+                 /*emit=*/left);
+    std::move(release)();
+    std::move(done)(recipients);
+  };
+  if (left) {
+    state_.EndForUserInServer(effect.user_id, effect.server_id,
+                              std::move(ended));
+  } else {
+    state_.EndForServer(effect.server_id, std::move(ended));
+  }
 }
 
 void ClusterControlPlane::OpenSession(const std::string& token, int64_t user_id,
                                       int64_t expires_at_us, Done done) {
   sequencer_.Run([this, key = state_.SessionKey(token), user_id, expires_at_us,
                   done = std::move(done)](Sequencer::Release release) mutable {
+    // If the token named another user, its old sockets must not stay, on
+    // any node: the script publishes the close on that user's channel.
+    ClusterBus::Outgoing close = bus_.EncodeCloseUser(
+        /*user_id=*/0, key, push::kCloseSessionClosed, "session closed");
+    const uint64_t request_id = close.request_id;
     state_.OpenSession(
-        key, user_id, expires_at_us,
-        [this, key, user_id, done = std::move(done)](
-            absl::StatusOr<std::optional<int64_t>> previous) mutable {
-          if (!previous.ok()) {
-            std::move(done)(RedisStatus(previous.status()));
+        key, user_id, expires_at_us, std::move(close.bytes),
+        [this, request_id, done = std::move(done)](
+            absl::StatusOr<ClusterState::SessionChange> change) mutable {
+          if (!change.ok()) {
+            std::move(done)(RedisStatus(change.status()));
             return;
           }
-          if (!previous->has_value() || **previous == user_id) {
-            std::move(done)(absl::OkStatus());
-            return;
-          }
-          // The token now names another user: its old sockets must not
-          // stay, on any node.
-          const int64_t old_user = **previous;
-          bus_.Publish(
-              ClusterBus::UserChannel(old_user),
-              bus_.EncodeCloseUser(old_user, key, push::kCloseSessionClosed,
-                                   "session closed"),
-              [done = std::move(done)](absl::StatusOr<uint32_t> n) mutable {
-                std::move(done)(RedisStatus(n.status()));
-              });
+          bus_.AwaitAcks(request_id, change->receivers,
+                         [done = std::move(done)](uint32_t) mutable {
+                           std::move(done)(absl::OkStatus());
+                         });
         });
     std::move(release)();
   });
@@ -318,29 +333,21 @@ void ClusterControlPlane::CloseSession(const std::string& token,
                                        Result<bool> done) {
   sequencer_.Run([this, key = state_.SessionKey(token),
                   done = std::move(done)](Sequencer::Release release) mutable {
+    ClusterBus::Outgoing close = bus_.EncodeCloseUser(
+        /*user_id=*/0, key, push::kCloseSessionClosed, "session closed");
+    const uint64_t request_id = close.request_id;
     state_.CloseSession(
-        key, [this, key, done = std::move(done)](
-                 absl::StatusOr<std::optional<int64_t>> removed) mutable {
-          if (!removed.ok()) {
-            std::move(done)(RedisStatus(removed.status()));
+        key, std::move(close.bytes),
+        [this, request_id, done = std::move(done)](
+            absl::StatusOr<ClusterState::SessionChange> change) mutable {
+          if (!change.ok()) {
+            std::move(done)(RedisStatus(change.status()));
             return;
           }
-          if (!removed->has_value()) {
-            std::move(done)(false);
-            return;
-          }
-          const int64_t user = **removed;
-          bus_.Publish(
-              ClusterBus::UserChannel(user),
-              bus_.EncodeCloseUser(user, key, push::kCloseSessionClosed,
-                                   "session closed"),
-              [done = std::move(done)](absl::StatusOr<uint32_t> n) mutable {
-                if (!n.ok()) {
-                  std::move(done)(RedisStatus(n.status()));
-                  return;
-                }
-                std::move(done)(true);
-              });
+          bus_.AwaitAcks(
+              request_id, change->receivers,
+              [existed = change->user.has_value(), done = std::move(done)](
+                  uint32_t) mutable { std::move(done)(existed); });
         });
     std::move(release)();
   });
@@ -359,20 +366,30 @@ void ClusterControlPlane::SetMemberships(int64_t user_id,
     state_.SetMemberships(
         user_id, std::move(server_ids),
         Notify{ClusterBus::UserChannel(user_id), std::move(out.bytes)},
-        [this, request_id, user_id, done = std::move(done)](
+        [this, request_id, user_id, done = std::move(done),
+         release = std::move(release)](
             absl::StatusOr<ClusterState::Changed> changed) mutable {
           if (!changed.ok()) {
+            std::move(release)();
             std::move(done)(RedisStatus(changed.status()));
             return;
           }
+          // Later calls wait until the voice step's closes and user_left_vc
+          // were sent, so none of them overtakes those.
           bus_.AwaitAcks(
               request_id, changed->receivers,
               [this, user_id, removed = std::move(changed->diff.removed),
-               done = std::move(done)](uint32_t) mutable {
-                EndVoiceIn(user_id, removed, std::move(done));
+               done = std::move(done),
+               release = std::move(release)](uint32_t) mutable {
+                EndVoiceIn(
+                    user_id, removed,
+                    [done = std::move(done), release = std::move(release)](
+                        absl::Status status) mutable {
+                      std::move(release)();
+                      std::move(done)(std::move(status));
+                    });
               });
         });
-    std::move(release)();
   });
 }
 

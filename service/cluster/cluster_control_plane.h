@@ -11,6 +11,7 @@
 #include "service/cluster/sequencer.h"
 #include "service/control_plane.h"
 #include "service/publish_stats.h"
+#include "service/routing_policy.h"
 
 namespace herald::service::cluster {
 
@@ -22,7 +23,9 @@ namespace herald::service::cluster {
 // Every call goes through one Sequencer, so this node's commands reach
 // Redis in the order the calls arrived; a user_joined holds later calls
 // until its second phase is sent (its new member's nodes subscribed the
-// server first). Errors: RESOURCE_EXHAUSTED for membership limits (from
+// server first), and user_left / channel_deleted / server_deleted /
+// SetMemberships hold them until their voice step's closes and user_left_vc
+// are sent. Errors: RESOURCE_EXHAUSTED for membership limits (from
 // ClusterState), UNAVAILABLE "redis: ..." for anything Redis did not
 // answer.
 //
@@ -60,6 +63,11 @@ class ClusterControlPlane final : public ControlPlane {
                          int64_t server_id, Result<uint32_t> done,
                          Sequencer::Release release);
 
+  // user_left / server_deleted after every node acked the event (whose
+  // `recipients` are the answer): ends the voice presence the change ended,
+  // then releases the sequencer.
+  void EndVoiceAfter(const StateEffect& effect, uint32_t recipients,
+                     Result<uint32_t> done, Sequencer::Release release);
   // SetMemberships: ends the user's voice in each server left.
   void EndVoiceIn(int64_t user_id, const std::vector<int64_t>& server_ids,
                   Done done);

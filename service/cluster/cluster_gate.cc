@@ -111,11 +111,15 @@ void ClusterGate::Admitted(const ClusterState::VoiceAdmit& admit,
     absl::MutexLock lock(&mu_);
     voice_users_[id] = user;
   }
+  if (observer_.admitted) {
+    observer_.admitted(id, user, key, admit.expires_at_us);
+  }
   std::move(done)(
       push::VoiceAdmission{user, admit.server_id, channel_id, std::move(key)});
 }
 
 void ClusterGate::OnVoiceClosed(push::ConnectionId id) {
+  if (observer_.closed) observer_.closed(id);
   int64_t user = 0;
   {
     absl::MutexLock lock(&mu_);

@@ -33,17 +33,19 @@ class ClusterGate final : public push::Gate {
   void OnMainClosed(push::ConnectionId id, int64_t user_id) override;
   void OnVoiceClosed(push::ConnectionId id) override;
 
-  // Told of every main connection admitted, with its session's expiry
-  // (expires_at_us, 0: never), before the admission completes, and of
-  // every admitted one that closed: cluster mode's SessionExpiryCloser.
+  // Told of every main and voice connection admitted, with its session's
+  // expiry (expires_at_us, 0: never), before the admission completes, and
+  // of every admitted one that closed: cluster mode's SessionExpiryCloser
+  // (which closes both kinds, as one process's SessionReaper does). Ids of
+  // main and voice connections never collide (one push::Worker counter).
   // Set before the gate serves; either may be empty.
-  struct MainObserver {
+  struct ConnectionObserver {
     std::function<void(push::ConnectionId id, int64_t user_id,
                        const std::string& session_key, int64_t expires_at_us)>
         admitted;
     std::function<void(push::ConnectionId id)> closed;
   };
-  void SetMainObserver(MainObserver observer) {
+  void SetConnectionObserver(ConnectionObserver observer) {
     observer_ = std::move(observer);
   }
 
@@ -53,7 +55,7 @@ class ClusterGate final : public push::Gate {
 
   ClusterState& state_;
   ClusterBus& bus_;
-  MainObserver observer_;  // set before serving, then read-only
+  ConnectionObserver observer_;  // set before serving, then read-only
   absl::Mutex mu_;
   // Admitted voice connections -> their user (VoiceClosed needs it).
   absl::flat_hash_map<push::ConnectionId, int64_t> voice_users_

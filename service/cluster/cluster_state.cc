@@ -295,48 +295,60 @@ std::string ClusterState::SessionKey(std::string_view token) const {
 // Sessions.
 
 void ClusterState::OpenSession(const std::string& key, int64_t user_id,
-                               int64_t expires_at_us,
-                               Result<std::optional<int64_t>> done) {
+                               int64_t expires_at_us, std::string close_user,
+                               Result<SessionChange> done) {
   // Redis drops the key once its expiry has passed (rounded up to the ms,
   // so the key outlives the session).
   std::string expire_at_ms =
       expires_at_us == 0 ? std::string()
                          : absl::StrCat(expires_at_us / 1000 +
                                         (expires_at_us % 1000 > 0 ? 1 : 0));
-  Run<std::optional<int64_t>>(
+  Run<SessionChange>(
       redis_, AllScripts().open_session,
       {SessionId(key), absl::StrCat(user_id), absl::StrCat(expires_at_us),
        std::move(expire_at_ms), absl::StrCat(NowMicros()),
-       absl::StrCat(limits_.max_sessions)},
+       absl::StrCat(limits_.max_sessions), std::move(close_user)},
       std::move(done),
-      [limits = limits_](
-          const RedisReply& reply) -> absl::StatusOr<std::optional<int64_t>> {
+      [limits =
+           limits_](const RedisReply& reply) -> absl::StatusOr<SessionChange> {
         int64_t code = 0;
         if (!IsArray(reply, 1) || !ToInt(reply.elements[0], code)) {
           return Malformed("open_session");
         }
         if (code != 0) return LimitError(code, 0, 0, limits);
-        if (reply.elements.size() < 2 ||
-            reply.elements[1].type == RedisReply::Type::kNil) {
-          return std::nullopt;
-        }
-        int64_t before = 0;
-        if (!ToInt(reply.elements[1], before)) {
+        SessionChange change;
+        if (!IsArray(reply, 3) || !ToInt(reply.elements[2], change.receivers)) {
           return Malformed("open_session");
         }
-        return before;
+        if (reply.elements[1].type != RedisReply::Type::kNil) {
+          int64_t before = 0;
+          if (!ToInt(reply.elements[1], before)) {
+            return Malformed("open_session");
+          }
+          change.user = before;
+        }
+        return change;
       });
 }
 
-void ClusterState::CloseSession(const std::string& key,
-                                Result<std::optional<int64_t>> done) {
-  Run<std::optional<int64_t>>(
-      redis_, AllScripts().close_session, {SessionId(key)}, std::move(done),
-      [](const RedisReply& reply) -> absl::StatusOr<std::optional<int64_t>> {
-        if (reply.type == RedisReply::Type::kNil) return std::nullopt;
-        int64_t user = 0;
-        if (!ToInt(reply, user)) return Malformed("close_session");
-        return user;
+void ClusterState::CloseSession(const std::string& key, std::string close_user,
+                                Result<SessionChange> done) {
+  Run<SessionChange>(
+      redis_, AllScripts().close_session,
+      {SessionId(key), std::move(close_user)}, std::move(done),
+      [](const RedisReply& reply) -> absl::StatusOr<SessionChange> {
+        SessionChange change;
+        if (!IsArray(reply, 2) || !ToInt(reply.elements[1], change.receivers)) {
+          return Malformed("close_session");
+        }
+        if (reply.elements[0].type != RedisReply::Type::kNil) {
+          int64_t user = 0;
+          if (!ToInt(reply.elements[0], user)) {
+            return Malformed("close_session");
+          }
+          change.user = user;
+        }
+        return change;
       });
 }
 
@@ -580,14 +592,15 @@ void ClusterState::AdmitVoice(const std::string& key, int64_t channel_id,
                     }
                     if (code != 0) return admit;
                     int64_t same_place = 0;
-                    if (reply.elements.size() < 4 ||
+                    if (reply.elements.size() < 5 ||
                         !ToInt(reply.elements[2], admit.server_id) ||
-                        !ToInt(reply.elements[3], same_place)) {
+                        !ToInt(reply.elements[3], same_place) ||
+                        !ToInt(reply.elements[4], admit.expires_at_us)) {
                       return Malformed("admit_voice");
                     }
                     admit.same_place = same_place != 0;
                     absl::StatusOr<std::optional<VoicePresence>> replaced =
-                        OnePresence("admit_voice", reply, 4);
+                        OnePresence("admit_voice", reply, 5);
                     if (!replaced.ok()) return replaced.status();
                     admit.replaced = *std::move(replaced);
                     return admit;

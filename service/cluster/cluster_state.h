@@ -64,14 +64,24 @@ class ClusterState {
   // raw bytes of HMAC-SHA256; Redis keys hold its lower-case hex.
   std::string SessionKey(std::string_view token) const;
 
-  // Sessions (by SessionKey). OpenSession returns the user the key named
-  // before (if any, expired or not) so its sockets can be closed.
+  // Sessions (by SessionKey). `close_user` is a CloseUser message (ClusterBus
+  // encodes it with user 0: "the user of the channel it arrives on"); the
+  // script PUBLISHes it on the channel of the user whose sockets must go,
+  // atomically with the change, so a session is never changed without its
+  // close (empty: nothing is published).
+  struct SessionChange {
+    // OpenSession: the user the key named before (expired or not);
+    // CloseSession: the user of the removed session (expired or not).
+    std::optional<int64_t> user;
+    // Receivers of close_user: OpenSession publishes it when the key named
+    // another user before, CloseSession when a session was removed.
+    int64_t receivers = 0;
+  };
   void OpenSession(const std::string& key, int64_t user_id,
-                   int64_t expires_at_us, Result<std::optional<int64_t>> done);
-  // Removes the session; returns its user (expired or not). The caller
-  // then publishes CloseUser on the user's channel.
-  void CloseSession(const std::string& key,
-                    Result<std::optional<int64_t>> done);
+                   int64_t expires_at_us, std::string close_user,
+                   Result<SessionChange> done);
+  void CloseSession(const std::string& key, std::string close_user,
+                    Result<SessionChange> done);
   // nullopt when unknown or expired at `now_us`.
   void LookupSession(const std::string& key, int64_t now_us,
                      Result<std::optional<SessionInfo>> done);
@@ -127,6 +137,7 @@ class ClusterState {
     uint16_t refusal_code = 0;
     int64_t user_id = 0;
     int64_t server_id = 0;
+    int64_t expires_at_us = 0;  // the session's expiry (0: never)
     // The user's previous presence (another connection, maybe elsewhere),
     // now ended; same_place: it was in the same channel (no events).
     std::optional<VoicePresence> replaced;

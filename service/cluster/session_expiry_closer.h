@@ -26,14 +26,14 @@ namespace herald::service::cluster {
 // Redis lets expired sessions go by itself; what a node must do is close
 // the sockets admitted on them.
 //
-// Each admitted connection is tracked with its session's expiry (the
-// admission read it) until it closes, so the entries are bounded by the
-// node's connections. Once a second, the connections whose expiry passed
-// are grouped by session and each session is looked up again (at most
-// kMaxLookupsPerTick a second): reopened with a later expiry (OpenSession
-// on the same token) -> tracked with it; gone or expired -> CloseUser on
-// this node's router (its main and voice sockets of that session). A
-// lookup that fails (Redis down) is retried the next second.
+// Each admitted connection, main or voice (ClusterGate's observer), is
+// tracked with its session's expiry (the admission read it) until it
+// closes, so the entries are bounded by the node's connections. Once a second,
+// the connections whose expiry passed are grouped by session and each session
+// is looked up again (at most kMaxLookupsPerTick a second): reopened with a
+// later expiry (OpenSession on the same token) -> tracked with it; gone or
+// expired -> CloseUser on this node's router (its main and voice sockets of
+// that session). A lookup that fails (Redis down) is retried the next second.
 //
 // Thread-safe; owns one thread (Stop from the thread that made it).
 // Lookup callbacks may run on any thread, also after Stop (then ignored).

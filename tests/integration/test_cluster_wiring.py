@@ -12,8 +12,8 @@ from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from harness import (HERALD_BIN, WORK_DIR, Herald, HeraldCase, RedisServer, free_port,
-                     new_id, silent)
+from harness import (HERALD_BIN, WORK_DIR, Herald, HeraldCase, RedisServer, ev, expect_all,
+                     free_port, new_id, silent)
 
 
 
@@ -122,6 +122,23 @@ class TestClusterSessionExpiry(HeraldCase):
         await c.expect_close(4004, "session expired", timeout=10)
         self.assertGreaterEqual(time.time(), expires - 0.05, "closed before expires_at")
         await self.refused(self.h.main_url(token), 4001, "unknown or expired token")
+
+    async def test_expired_session_closes_its_voice_socket(self):
+        # The session's only socket on the node is a voice one: closed as in
+        # one process (4004 "session expired"), and its presence ends.
+        s, v, c = new_id(), new_id(), new_id()
+        _, _, (member,) = await self.user([s], label="member")
+        expires = time.time() + 1.5
+        token = await self.session(v, [s], expires_at=Timestamp(
+            seconds=int(expires), nanos=int((expires % 1) * 1e9)))
+        await self.join_voice(v, s, c)
+        vs = await self.voice(token, c, uid=v)
+        await expect_all([member], ev("user_joined_vc", channel_id=c, id=v, server_id=s))
+        await vs.expect_close(4004, "session expired", timeout=10)
+        self.assertGreaterEqual(time.time(), expires - 0.05, "closed before expires_at")
+        await expect_all([member], ev("user_left_vc", channel_id=c, id=v, server_id=s))
+        self.assertEqual(await self.voice_state(s), [])
+        await self.refused(self.h.voice_url(token, c), 4001, "unknown or expired token")
 
     async def test_reopened_session_stays_open(self):
         s, u = new_id(), new_id()

@@ -264,6 +264,14 @@ TEST(ClusterBusTest, CloseUserAndCloseConnectionReachTheRouter) {
   EXPECT_EQ(b.router().closed_users()[0].code, 4004);
   EXPECT_EQ(b.router().closed_users()[0].reason, "session closed");
 
+  // user 0: the user of the channel it arrives on (the session scripts'
+  // form).
+  a.Publish(ClusterBus::UserChannel(3),
+            a.bus().EncodeCloseUser(0, "key2", 4004, "session closed"));
+  ASSERT_EQ(b.router().closed_users().size(), 2u);
+  EXPECT_EQ(b.router().closed_users()[1].user_id, 3);
+  EXPECT_EQ(b.router().closed_users()[1].token, "key2");
+
   a.bus().CloseConnectionOn(b.bus().node_id(), 77, 4005, "replaced");
   ASSERT_TRUE(Eventually([&] { return b.router().closed().size() == 1; }));
   EXPECT_EQ(b.router().closed()[0].id, 77u);
@@ -420,9 +428,10 @@ TEST(ClusterBusTest, ReapedVoicePresenceEmitsUserLeftVc) {
     Node doomed(server, options);
     const std::string token = "tok";
     const std::string key = doomed.state().SessionKey(token);
-    ASSERT_TRUE((Call<absl::StatusOr<std::optional<int64_t>>>([&](auto done) {
-                  doomed.state().OpenSession(key, 5, 0, std::move(done));
-                })).ok());
+    ASSERT_TRUE(
+        (Call<absl::StatusOr<ClusterState::SessionChange>>([&](auto done) {
+          doomed.state().OpenSession(key, 5, 0, "", std::move(done));
+        })).ok());
     ASSERT_TRUE(
         (Call<absl::StatusOr<ClusterState::GrantResult>>([&](auto done) {
           doomed.state().SetGrant(5, 10, 100, std::move(done));
@@ -447,9 +456,10 @@ TEST(ClusterBusTest, LeaveEndsOwnVoicePresenceAndDeletesHeartbeat) {
   Seed(observer, 9, 10);
   ASSERT_TRUE(observer.Admit(9).ok());
   const std::string key = leaver.state().SessionKey("tok");
-  ASSERT_TRUE((Call<absl::StatusOr<std::optional<int64_t>>>([&](auto done) {
-                leaver.state().OpenSession(key, 5, 0, std::move(done));
-              })).ok());
+  ASSERT_TRUE(
+      (Call<absl::StatusOr<ClusterState::SessionChange>>([&](auto done) {
+        leaver.state().OpenSession(key, 5, 0, "", std::move(done));
+      })).ok());
   ASSERT_TRUE((Call<absl::StatusOr<ClusterState::GrantResult>>([&](auto done) {
                 leaver.state().SetGrant(5, 10, 100, std::move(done));
               })).ok());

@@ -461,6 +461,97 @@ TEST_F(ClusterControlPlaneTest, UserJoinedHoldsLaterCallsOfTheNode) {
             (std::vector<std::string>{Payload(UserJoined(3, 10)), Payload(m)}));
 }
 
+// user_left and channel_deleted end voice after every node acked the
+// event; an event issued right after them (same node, not waiting) must
+// not overtake their user_left_vc.
+TEST_F(ClusterControlPlaneTest, VoiceEndStepsHoldLaterCallsOfTheNode) {
+  ASSERT_TRUE(a_->OpenSession("tok-1", 1).ok());
+  ASSERT_TRUE(a_->OpenSession("tok-2", 2).ok());
+  ASSERT_TRUE(a_->OpenSession("tok-3", 3).ok());
+  ASSERT_TRUE(a_->SetMemberships(1, {10}).ok());
+  ASSERT_TRUE(a_->SetMemberships(2, {10}).ok());
+  ASSERT_TRUE(a_->SetMemberships(3, {10}).ok());
+  a_->Connect("tok-2", 201);  // a member watching voice events
+  ASSERT_TRUE(b_->JoinVoice(1, 10, 100).ok());
+  ASSERT_TRUE(b_->ConnectVoice("tok-1", 100, 9001).ok());
+  ASSERT_TRUE(b_->JoinVoice(3, 10, 101).ok());
+  ASSERT_TRUE(b_->ConnectVoice("tok-3", 101, 9003).ok());
+  const std::string joined_vc = Translator::UserJoinedVc(3, 101, 10);
+  ASSERT_TRUE(Eventually([&] {
+    auto f = a_->router.Frames(201);
+    return !f.empty() && f.back() == joined_vc;
+  }));
+  const size_t before = a_->router.Frames(201).size();
+
+  // Issued back to back without waiting.
+  const PublishRequest left = UserLeft(1, 10);
+  const PublishRequest m1 = MessageCreated(10, 1);
+  const PublishRequest deleted = ChannelDeleted(10, 101);
+  const PublishRequest m2 = MessageCreated(10, 2);
+  std::vector<std::future<absl::StatusOr<uint32_t>>> answers;
+  std::vector<std::promise<absl::StatusOr<uint32_t>>> promises(4);
+  const PublishRequest* requests[] = {&left, &m1, &deleted, &m2};
+  for (size_t i = 0; i < 4; ++i) {
+    answers.push_back(promises[i].get_future());
+    a_->control->Publish(*requests[i],
+                         [&promises, i](absl::StatusOr<uint32_t> n) {
+                           promises[i].set_value(std::move(n));
+                         });
+  }
+  for (auto& f : answers) {
+    auto n = Await(f);
+    ASSERT_TRUE(n.ok()) << n.status();
+  }
+  const std::vector<std::string> expected = {
+      Payload(left),    Translator::UserLeftVc(1, 100, 10), Payload(m1),
+      Payload(deleted), Translator::UserLeftVc(3, 101, 10), Payload(m2),
+  };
+  ASSERT_TRUE(Eventually([&] {
+    return a_->router.Frames(201).size() >= before + expected.size();
+  }));
+  const std::vector<std::string> frames = a_->router.Frames(201);
+  EXPECT_EQ(std::vector<std::string>(frames.begin() + before, frames.end()),
+            expected);
+  EXPECT_EQ(a_->control->queued(), 0u);
+}
+
+// SetMemberships ends voice in the servers it removed; a later event of
+// the node must not overtake that user_left_vc either.
+TEST_F(ClusterControlPlaneTest, SetMembershipsVoiceEndHoldsLaterCalls) {
+  ASSERT_TRUE(a_->OpenSession("tok-1", 1).ok());
+  ASSERT_TRUE(a_->OpenSession("tok-2", 2).ok());
+  ASSERT_TRUE(a_->SetMemberships(1, {10}).ok());
+  ASSERT_TRUE(a_->SetMemberships(2, {10}).ok());
+  a_->Connect("tok-2", 201);
+  ASSERT_TRUE(b_->JoinVoice(1, 10, 100).ok());
+  ASSERT_TRUE(b_->ConnectVoice("tok-1", 100, 9001).ok());
+  const std::string joined_vc = Translator::UserJoinedVc(1, 100, 10);
+  ASSERT_TRUE(Eventually([&] {
+    auto f = a_->router.Frames(201);
+    return !f.empty() && f.back() == joined_vc;
+  }));
+  const size_t before = a_->router.Frames(201).size();
+  std::promise<absl::Status> set;
+  std::promise<absl::StatusOr<uint32_t>> message;
+  auto fs = set.get_future();
+  auto fm = message.get_future();
+  a_->control->SetMemberships(1, {},
+                              [&](absl::Status st) { set.set_value(st); });
+  const PublishRequest m = MessageCreated(10, 1);
+  a_->control->Publish(
+      m, [&](absl::StatusOr<uint32_t> n) { message.set_value(std::move(n)); });
+  ASSERT_TRUE(Await(fs).ok());
+  ASSERT_TRUE(Await(fm).ok());
+  const std::vector<std::string> expected = {Translator::UserLeftVc(1, 100, 10),
+                                             Payload(m)};
+  ASSERT_TRUE(Eventually([&] {
+    return a_->router.Frames(201).size() >= before + expected.size();
+  }));
+  const std::vector<std::string> frames = a_->router.Frames(201);
+  EXPECT_EQ(std::vector<std::string>(frames.begin() + before, frames.end()),
+            expected);
+}
+
 TEST_F(ClusterControlPlaneTest, SetMembershipsUpdatesEveryNode) {
   ASSERT_TRUE(a_->OpenSession("tok-2", 2).ok());
   b_->Connect("tok-2", 201);

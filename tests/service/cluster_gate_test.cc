@@ -3,6 +3,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "push/close_codes.h"
+#include "service/clock.h"
 #include "service/translator.h"
 #include "tests/service/cluster_test_support.h"
 
@@ -39,9 +40,10 @@ class GateNode {
   }
   void OpenSession(const std::string& token, int64_t user_id) {
     const std::string key = node_.state().SessionKey(token);
-    ASSERT_TRUE((Call<absl::StatusOr<std::optional<int64_t>>>([&](auto done) {
-                  node_.state().OpenSession(key, user_id, 0, std::move(done));
-                })).ok());
+    ASSERT_TRUE(
+        (Call<absl::StatusOr<ClusterState::SessionChange>>([&](auto done) {
+          node_.state().OpenSession(key, user_id, 0, "", std::move(done));
+        })).ok());
   }
   void Seed(int64_t user_id, int64_t server_id) {
     ASSERT_TRUE((Call<absl::StatusOr<ClusterState::Changed>>([&](auto done) {
@@ -129,6 +131,54 @@ TEST(ClusterGateTest, CloseDuringAnotherAdmissionOfTheUserKeepsIt) {
   EXPECT_EQ(a.node().Subscribers(ClusterBus::UserChannel(5)), 1);
   EXPECT_EQ(a.node().Subscribers(ClusterBus::ServerChannel(10)), 1);
   EXPECT_EQ(a.node().bus().stats().user_channels, 1u);
+}
+
+// The connection observer (the node's SessionExpiryCloser) is told of
+// main and voice admissions with their session's expiry, and of their
+// closes.
+TEST(ClusterGateTest, ObserverSeesMainAndVoiceConnections) {
+  RedisServer server;
+  GateNode a(server);
+  const int64_t expires = NowMicros() + 60'000'000;
+  const std::string key = a.node().state().SessionKey("tok");
+  ASSERT_TRUE(
+      (Call<absl::StatusOr<ClusterState::SessionChange>>([&](auto done) {
+        a.node().state().OpenSession(key, 5, expires, "", std::move(done));
+      })).ok());
+  a.Seed(5, 10);
+  a.Grant(5, 10, 100);
+  using Admitted =
+      std::tuple<push::ConnectionId, int64_t, std::string, int64_t>;
+  absl::Mutex mu;
+  std::vector<Admitted> admitted;
+  std::vector<push::ConnectionId> closed;
+  a.gate().SetConnectionObserver(ClusterGate::ConnectionObserver{
+      .admitted =
+          [&](push::ConnectionId id, int64_t user, const std::string& k,
+              int64_t expires_at_us) {
+            absl::MutexLock lock(&mu);
+            admitted.emplace_back(id, user, k, expires_at_us);
+          },
+      .closed =
+          [&](push::ConnectionId id) {
+            absl::MutexLock lock(&mu);
+            closed.push_back(id);
+          }});
+  ASSERT_TRUE(
+      std::holds_alternative<push::MainAdmission>(a.AdmitMain("tok", 1)));
+  ASSERT_TRUE(std::holds_alternative<push::VoiceAdmission>(
+      a.AdmitVoice("tok", 100, 2)));
+  // Refused: not told.
+  RefusalOf(a.AdmitVoice("tok", 101, 3));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_THAT(admitted, ElementsAre(Admitted{1, 5, key, expires},
+                                      Admitted{2, 5, key, expires}));
+  }
+  a.gate().OnVoiceClosed(2);
+  a.gate().OnMainClosed(1, 5);
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(closed, ElementsAre(2, 1));
 }
 
 TEST(ClusterGateTest, RedisDownRefusesWithTryAgainLater) {

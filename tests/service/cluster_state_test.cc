@@ -184,13 +184,30 @@ class ClusterStateTest : public ::testing::Test {
   absl::StatusOr<std::optional<int64_t>> Open(const std::string& key,
                                               int64_t user,
                                               int64_t expires_at_us = 0) {
-    return Await<std::optional<int64_t>>([&](auto done) {
-      state_->OpenSession(key, user, expires_at_us, std::move(done));
-    });
+    auto change = OpenPublishing(key, user, expires_at_us, "");
+    if (!change.ok()) return change.status();
+    EXPECT_EQ(change->receivers, 0);
+    return change->user;
   }
   absl::StatusOr<std::optional<int64_t>> Close(const std::string& key) {
-    return Await<std::optional<int64_t>>(
-        [&](auto done) { state_->CloseSession(key, std::move(done)); });
+    auto change = ClosePublishing(key, "");
+    if (!change.ok()) return change.status();
+    EXPECT_EQ(change->receivers, 0);
+    return change->user;
+  }
+  absl::StatusOr<ClusterState::SessionChange> OpenPublishing(
+      const std::string& key, int64_t user, int64_t expires_at_us,
+      std::string close_user) {
+    return Await<ClusterState::SessionChange>([&](auto done) {
+      state_->OpenSession(key, user, expires_at_us, std::move(close_user),
+                          std::move(done));
+    });
+  }
+  absl::StatusOr<ClusterState::SessionChange> ClosePublishing(
+      const std::string& key, std::string close_user) {
+    return Await<ClusterState::SessionChange>([&](auto done) {
+      state_->CloseSession(key, std::move(close_user), std::move(done));
+    });
   }
   absl::StatusOr<std::optional<SessionInfo>> Lookup(const std::string& key,
                                                     int64_t now_us) {
@@ -321,6 +338,43 @@ TEST_F(ClusterStateTest, OpenLookupCloseSession) {
   EXPECT_EQ(Counts().sessions, 0);
 }
 
+// The close of a reassigned or closed session's sockets is published by
+// the script itself, on the channel of the user whose sockets must go: a
+// session never changes without it.
+TEST_F(ClusterStateTest, SessionScriptsPublishTheClose) {
+  Subscribe("herald:u:7");
+  Subscribe("herald:u:8");
+  const std::string key = state_->SessionKey("t1");
+  // New key, then the same user again: nobody to close.
+  auto change = OpenPublishing(key, 7, 0, "close-a");
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_EQ(change->user, std::nullopt);
+  EXPECT_EQ(change->receivers, 0);
+  change = OpenPublishing(key, 7, 0, "close-b");
+  ASSERT_TRUE(change.ok());
+  EXPECT_EQ(change->user, std::optional<int64_t>(7));
+  EXPECT_EQ(change->receivers, 0);
+  EXPECT_EQ(Drain("herald:u:7"), Messages{});
+  // Reassigned to user 8: user 7's channel gets the close.
+  change = OpenPublishing(key, 8, 0, "close-c");
+  ASSERT_TRUE(change.ok());
+  EXPECT_EQ(change->user, std::optional<int64_t>(7));
+  EXPECT_EQ(change->receivers, 1);
+  EXPECT_EQ(Drain("herald:u:7"), (Messages{{"herald:u:7", "close-c"}}));
+  EXPECT_EQ(Drain("herald:u:8"), Messages{});
+  // Closed: user 8's channel gets it; closing again publishes nothing.
+  change = ClosePublishing(key, "close-d");
+  ASSERT_TRUE(change.ok());
+  EXPECT_EQ(change->user, std::optional<int64_t>(8));
+  EXPECT_EQ(change->receivers, 1);
+  EXPECT_EQ(Drain("herald:u:8"), (Messages{{"herald:u:8", "close-d"}}));
+  change = ClosePublishing(key, "close-e");
+  ASSERT_TRUE(change.ok());
+  EXPECT_EQ(change->user, std::nullopt);
+  EXPECT_EQ(change->receivers, 0);
+  EXPECT_EQ(Drain("herald:u:8"), Messages{});
+}
+
 TEST_F(ClusterStateTest, SessionExpiry) {
   const std::string key = state_->SessionKey("t1");
   const int64_t expires = NowMicros() + 60'000'000;
@@ -353,11 +407,14 @@ TEST_F(ClusterStateTest, MaxSessions) {
   ASSERT_TRUE(
       AwaitStatus([&](auto done) { state.Init(std::move(done)); }).ok());
   auto open = [&](const std::string& token, int64_t user,
-                  int64_t expires_at_us = 0) {
-    return Await<std::optional<int64_t>>([&](auto done) {
-      state.OpenSession(state.SessionKey(token), user, expires_at_us,
+                  int64_t expires_at_us =
+                      0) -> absl::StatusOr<std::optional<int64_t>> {
+    auto change = Await<ClusterState::SessionChange>([&](auto done) {
+      state.OpenSession(state.SessionKey(token), user, expires_at_us, "close",
                         std::move(done));
     });
+    if (!change.ok()) return change.status();
+    return change->user;
   };
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(open(std::to_string(i), i + 1).ok());
   auto refused = open("x", 9);
@@ -597,6 +654,25 @@ TEST_F(ClusterStateTest, AdmitVoiceRefusals) {
   EXPECT_EQ(State(100), (VoiceMap{{5, {7}}}));
 }
 
+// The admission answers the session's expiry (SessionExpiryCloser closes
+// voice connections on expired sessions too).
+TEST_F(ClusterStateTest, AdmitVoiceAnswersTheSessionExpiry) {
+  const std::string key = state_->SessionKey("expiring");
+  const int64_t expires = NowMicros() + 60'000'000;
+  ASSERT_TRUE(Open(key, 7, expires).ok());
+  Grant(7, 100, 5);
+  auto admit = Admit(key, 5, "n1", 11);
+  ASSERT_TRUE(admit.ok()) << admit.status();
+  EXPECT_EQ(admit->refusal_code, 0);
+  EXPECT_EQ(admit->expires_at_us, expires);
+  // With a replaced presence behind it.
+  admit = Admit(key, 5, "n1", 12);
+  ASSERT_TRUE(admit.ok());
+  EXPECT_EQ(admit->expires_at_us, expires);
+  ASSERT_TRUE(admit->replaced.has_value());
+  EXPECT_THAT(*admit->replaced, IsPresence(7, 100, 5, "n1", 11));
+}
+
 TEST_F(ClusterStateTest, AdmitVoiceReplaces) {
   const std::string key = SessionFor(7);
   Grant(7, 100, 5);
@@ -607,6 +683,7 @@ TEST_F(ClusterStateTest, AdmitVoiceReplaces) {
   EXPECT_EQ(first->server_id, 100);
   EXPECT_EQ(first->replaced, std::nullopt);
   EXPECT_FALSE(first->same_place);
+  EXPECT_EQ(first->expires_at_us, 0);  // the session never expires
   // The same channel from another node: replaced, same place.
   auto second = Admit(key, 5, "n2", 12);
   ASSERT_TRUE(second.ok());

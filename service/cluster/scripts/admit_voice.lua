@@ -1,7 +1,7 @@
 -- ARGV: hex session key, channel, node, connection, now_us.
 -- Returns {4001} (unknown or expired token), {4003, user} (no grant for
--- this channel) or {0, user, server, same_place (1/0), then the replaced
--- presence if any}.
+-- this channel) or {0, user, server, same_place (1/0), the session's
+-- expires_at_us ('0': never), then the replaced presence if any}.
 local channel, node, connection = ARGV[2], ARGV[3], ARGV[4]
 local session = redis.call('HMGET', 'herald:sess:' .. ARGV[1], 'u', 'e')
 if not session[1] then return {4001} end
@@ -23,4 +23,4 @@ redis.call('SADD', 'herald:vpn:' .. node, user)
 -- A node holding presence is always known, so ReapDeadNodes finds it even
 -- if it never sent a heartbeat.
 redis.call('SADD', 'herald:nodes', node)
-return append({0, user, server, same_place}, replaced)
+return append({0, user, server, same_place, session[2] or '0'}, replaced)
