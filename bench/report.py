@@ -19,9 +19,13 @@ import subprocess
 import sys
 import time
 
-SERVERS = ["herald", "nchan", "node", "floor"]
-PEERS = ["nchan", "node", "floor"]
-LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "floor": "floor"}
+SERVERS = ["herald", "nchan", "node", "floor", "floor-batched"]
+PEERS = ["nchan", "node", "floor", "floor-batched"]
+# The batched floor (herald-floor --batch) runs in fan-out only.
+FLOORS = ["floor", "floor-batched"]
+CHART_SERVERS = ["herald", "nchan", "node", "floor"]  # idle, latency, servers charts
+LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "floor": "floor",
+         "floor-batched": "floor (batched)"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -209,7 +213,9 @@ def redis_window(path, lg):
     }
 
 
-def collect(raw):
+def collect(raw, window=None):
+    """window: the plan's fan-out window, for fan-out runs whose meta predates
+    the window key."""
     runs = []
     foreign = read_foreign(raw)
     for meta_path in sorted(glob.glob(os.path.join(raw, "*.meta.json"))):
@@ -220,6 +226,8 @@ def collect(raw):
         lg = merge_loadgen(parts)
         samples = read_samples(os.path.join(raw, rid + ".samples"))
         r = dict(meta)
+        if r.get("scenario") == "fanout" and window is not None:
+            r.setdefault("window", window)
         r["id"] = rid
         r["loadgen"] = lg
         r["server_cpu_peak"], r["core0_busy_peak"] = cpu_peak(samples)
@@ -234,7 +242,7 @@ def collect(raw):
             r["memory"] = idle_memory(samples)
         if meta.get("scenario") == "cluster":
             r["redis"] = redis_window(os.path.join(raw, rid + ".redis"), lg)
-        if meta.get("server") == "floor":
+        if meta.get("server") in FLOORS:
             r["floor_counters"] = floor_counters(
                 os.path.join(raw, rid + ".server.err"))
         if lg is None:
@@ -244,8 +252,9 @@ def collect(raw):
 
 
 def find(runs, **kw):
+    """The first run matching every criterion (a None criterion matches any)."""
     for r in runs:
-        if all(r.get(k) == v for k, v in kw.items()):
+        if all(v is None or r.get(k) == v for k, v in kw.items()):
             return r
     return None
 
@@ -292,6 +301,11 @@ def fmt_num(v, digits=0):
     return f"{round(v):,}"
 
 
+def fmt_cores_pair(pair):
+    c0, c1 = pair
+    return "—" if c0 is None and c1 is None else f"{c0 or 0:.0f}% / {c1 or 0:.0f}%"
+
+
 def fmt_ratio(v):
     return "—" if v is None else f"{v:.2f}×"
 
@@ -300,8 +314,17 @@ def fmt_ms(us):
     return "—" if us is None else f"{us / 1000:.2f}"
 
 
-def build_tables(runs):
-    t = {"fanout": [], "fanout_latency": [], "latency": [], "idle": [], "servers": []}
+def frames_per_write(r):
+    """What one write() to a subscriber carried, from the floor's own
+    counters (the whole run, warm-up included)."""
+    fc = (r or {}).get("floor_counters") or {}
+    return ratio(fc.get("deliveries"), fc.get("writes"))
+
+
+def build_tables(runs, window=None):
+    t = {"fanout": [], "fanout_latency": [], "latency": [], "idle": [], "servers": [],
+         "batched": []}
+    w0 = window
     ns = sorted({r["n"] for r in runs if r.get("scenario") == "fanout"})
     for n in ns:
         for tr in ["wss", "ws"]:
@@ -309,18 +332,19 @@ def build_tables(runs):
             any_ = False
             for s in SERVERS:
                 r = find(runs, scenario="fanout", server=s, transport=tr, n=n,
-                         phase="saturation")
+                         phase="saturation", window=w0)
                 row[s] = lgv(r, "deliveries_per_s")
                 any_ = any_ or row[s] is not None
-            # the floor is plain TCP: TLS rows compare with the plain floor
-            if row["floor"] is None:
-                r = find(runs, scenario="fanout", server="floor", transport="ws",
-                         n=n, phase="saturation")
-                row["floor"] = lgv(r, "deliveries_per_s")
+            # the floors are plain TCP: TLS rows compare with the plain floors
+            for f in FLOORS:
+                if row[f] is None:
+                    r = find(runs, scenario="fanout", server=f, transport="ws",
+                             n=n, phase="saturation", window=w0)
+                    row[f] = lgv(r, "deliveries_per_s")
             for p in PEERS:
                 row["herald/" + p] = ratio(row["herald"], row[p])
             h_plain = find(runs, scenario="fanout", server="herald", transport="ws",
-                           n=n, phase="saturation")
+                           n=n, phase="saturation", window=w0)
             row["herald_tls/plain"] = (ratio(row["herald"], lgv(h_plain, "deliveries_per_s"))
                                        if tr == "wss" else None)
             if any_:
@@ -329,9 +353,9 @@ def build_tables(runs):
         for tr in ["wss", "ws"]:
             for n in ns:
                 sat = find(runs, scenario="fanout", server=s, transport=tr, n=n,
-                           phase="saturation")
+                           phase="saturation", window=w0)
                 half = find(runs, scenario="fanout", server=s, transport=tr, n=n,
-                            phase="half")
+                            phase="half", window=w0)
                 if not sat:
                     continue
                 dur = lgv(sat, "duration_s") or 0
@@ -354,6 +378,33 @@ def build_tables(runs):
                     "half_cores_busy_percent": list(cores(half)),
                     "events_incomplete": lgv(sat, "events_incomplete"),
                 })
+    # Batched fan-out (table 1d): herald ws against the batched floor at
+    # each window the batched floor ran, with the raw floor where it ran.
+    keys = sorted({(r["n"], r.get("window")) for r in runs
+                   if r.get("scenario") == "fanout" and r.get("server") == "floor-batched"
+                   and r.get("phase") == "saturation"},
+                  key=lambda k: (k[0], k[1] or 0))
+    for n, w in keys:
+        h = find(runs, scenario="fanout", server="herald", transport="ws", n=n,
+                 phase="saturation", window=w)
+        b = find(runs, scenario="fanout", server="floor-batched", transport="ws", n=n,
+                 phase="saturation", window=w)
+        f = find(runs, scenario="fanout", server="floor", transport="ws", n=n,
+                 phase="saturation", window=w)
+        t["batched"].append({
+            "n": n, "window": w,
+            "herald": lgv(h, "deliveries_per_s"),
+            "floor-batched": lgv(b, "deliveries_per_s"),
+            "floor": lgv(f, "deliveries_per_s"),
+            "herald/floor-batched": ratio(lgv(h, "deliveries_per_s"),
+                                          lgv(b, "deliveries_per_s")),
+            "floor-batched/floor": ratio(lgv(b, "deliveries_per_s"),
+                                         lgv(f, "deliveries_per_s")),
+            "frames_per_write": frames_per_write(b),
+            "herald_p99_us": lat(h, "p99"), "floor-batched_p99_us": lat(b, "p99"),
+            "herald_cores_busy_percent": list(cores(h)),
+            "floor-batched_cores_busy_percent": list(cores(b)),
+        })
     rates = sorted({r["rate"] for r in runs if r.get("scenario") == "latency"})
     for rate in rates:
         for s in SERVERS:
@@ -490,14 +541,42 @@ def markdown(res):
     L.append(f"## 1. Fan-out: deliveries/s at saturation (closed loop, window {p['window']}, "
              f"{p['saturation_s']} s per point)")
     L.append("")
-    L.append("| N | transport | herald | nchan | Node ws | floor (plain) | herald÷nchan | herald÷node | herald÷floor | herald TLS÷plain |")
-    L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| N | transport | herald | nchan | Node ws | floor (plain) | batched floor (plain) | herald÷nchan | herald÷node | herald÷floor | herald÷batched floor | herald TLS÷plain |")
+    L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in t["fanout"]:
         L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(r['herald'])} | {fmt_num(r['nchan'])} | "
-                 f"{fmt_num(r['node'])} | {fmt_num(r['floor'])} | {fmt_ratio(r['herald/nchan'])} | "
+                 f"{fmt_num(r['node'])} | {fmt_num(r['floor'])} | {fmt_num(r['floor-batched'])} | "
+                 f"{fmt_ratio(r['herald/nchan'])} | "
                  f"{fmt_ratio(r['herald/node'])} | {fmt_ratio(r['herald/floor'])} | "
+                 f"{fmt_ratio(r['herald/floor-batched'])} | "
                  f"{fmt_ratio(r['herald_tls/plain'])} |")
     L.append("")
+    if t["batched"]:
+        L.append("## 1d. Batched fan-out: herald against the batched floor (plain ws, "
+                 f"closed loop, {p['saturation_s']} s per point)")
+        L.append("")
+        L.append("The batched floor (`herald-floor --batch`) frames each event once and "
+                 "writes every frame pending for a subscriber in one write(): the coalescing "
+                 "limit of the one-write-per-subscriber-per-batch design herald uses. "
+                 "Target (issue 10): herald ≥ 0.8× the batched floor at windows 32 and 64, "
+                 "N = 10k. frames/write: the batched floor's deliveries ÷ its write() calls "
+                 "to subscribers (whole run).")
+        L.append("")
+        L.append("| window | N | herald | batched floor | floor (one write per delivery) | "
+                 "herald÷batched floor | ≥ 0.8× | batched÷floor | frames/write | herald p99 ms | "
+                 "batched floor p99 ms | core 0 / core 1 busy: herald; batched floor |")
+        L.append("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+        for r in t["batched"]:
+            hb = r["herald/floor-batched"]
+            met = "—" if hb is None else ("yes" if hb >= 0.8 else "**no**")
+            fpw = r["frames_per_write"]
+            L.append(f"| {fmt_num(r['window'])} | {r['n']:,} | {fmt_num(r['herald'])} | "
+                     f"{fmt_num(r['floor-batched'])} | {fmt_num(r['floor'])} | {fmt_ratio(hb)} | "
+                     f"{met} | {fmt_ratio(r['floor-batched/floor'])} | "
+                     f"{'—' if fpw is None else f'{fpw:.1f}'} | {fmt_ms(r['herald_p99_us'])} | "
+                     f"{fmt_ms(r['floor-batched_p99_us'])} | {fmt_cores_pair(r['herald_cores_busy_percent'])}; "
+                     f"{fmt_cores_pair(r['floor-batched_cores_busy_percent'])} |")
+        L.append("")
     L.append(f"## 1b. Fan-out: publish→receive latency (ms) at saturation and at 50% of it "
              f"({p['half_s']} s at the fixed rate)")
     L.append("")
@@ -678,7 +757,7 @@ def gnuplot(res, out_dir):
         return "NaN" if x is None else f"{x / scale:.6g}"
 
     with open(os.path.join(d, "fanout.dat"), "w") as f:
-        f.write("label herald nchan node floor\n")
+        f.write("label herald nchan node floor floor-batched\n")
         for r in t["fanout"]:
             f.write(f"\"N={r['n']//1000}k {r['transport']}\" " +
                     " ".join(v(r[s]) for s in SERVERS) + "\n")
@@ -689,7 +768,7 @@ def gnuplot(res, out_dir):
                           key=lambda k: (k[0], k[1] != "wss"))
             for rate, tr in keys:
                 cells = []
-                for s in SERVERS:
+                for s in CHART_SERVERS:
                     r = next((x for x in t["latency"] if x["server"] == s
                               and x["rate"] == rate and x["transport"] == tr), None)
                     cells.append(v(r and r["p99_us"], 1000.0))
@@ -699,7 +778,7 @@ def gnuplot(res, out_dir):
                           key=lambda k: (k[0], k[1] != "wss"))
             for n, tr in keys:
                 cells = []
-                for s in SERVERS:
+                for s in CHART_SERVERS:
                     r = next((x for x in t["fanout_latency"] if x["server"] == s
                               and x["n"] == n and x["transport"] == tr), None)
                     cells.append(v(r and r["half_p99_us"], 1000.0))
@@ -708,14 +787,14 @@ def gnuplot(res, out_dir):
         f.write("label herald nchan node floor\n")
         for tr in ["wss", "ws"]:
             cells = []
-            for s in SERVERS:
+            for s in CHART_SERVERS:
                 r = idle_row(t, s, tr)
                 cells.append(v(r and r["bytes_per_connection"], 1024.0))
             f.write(f"\"{tr}\" " + " ".join(cells) + "\n")
     with open(os.path.join(d, "servers.dat"), "w") as f:
         f.write("label herald nchan node floor\n")
         for r in t["servers"]:
-            cells = [v(r[s]) if (s != "floor" or r["transport"] == "ws") else "NaN" for s in SERVERS]
+            cells = [v(r[s]) if (s != "floor" or r["transport"] == "ws") else "NaN" for s in CHART_SERVERS]
             f.write(f"\"{r['transport']}\" " + " ".join(cells) + "\n")
     latency_title = (f"Fan-out N={res['plan'].get('latency_n', 0)//1000}k: p99 latency (ms) at equal "
                      "offered load (events/s)" if t["latency"] else
@@ -738,9 +817,10 @@ set linetype 1 lc rgb "#d62728"
 set linetype 2 lc rgb "#1f77b4"
 set linetype 3 lc rgb "#2ca02c"
 set linetype 4 lc rgb "#7f7f7f"
+set linetype 5 lc rgb "#bcbd22"
 set multiplot layout 2,2 title "{title}"
-set title "Fan-out: deliveries/s at saturation (floor: plain TCP)"
-plot for [i=2:5] '{d}/fanout.dat' using i:xtic(1)
+set title "Fan-out: deliveries/s at saturation (floors: plain TCP)"
+plot for [i=2:6] '{d}/fanout.dat' using i:xtic(1)
 set title "{latency_title}"
 set format y "%g"
 plot for [i=2:5] '{d}/latency.dat' using i:xtic(1)
@@ -811,7 +891,7 @@ def main():
     ap.add_argument("--build_s", type=int, default=0)
     a = ap.parse_args()
     plan = load_json(os.path.join(a.raw, "plan.json")) or {}
-    runs = collect(a.raw)
+    runs = collect(a.raw, plan.get("window"))
     notes = []
     nofile = plan.get("nofile", 0)
     n_max = plan.get("n_max", 0)
@@ -845,8 +925,8 @@ def main():
                          f"during {len(busy)} of {len(fr)} seconds (average {avg:.0f}%; {top}). "
                          f"Runs where it happened are listed under Anomalies; their figures are low.")
     notes.append("Ratios are herald ÷ peer: above 1 herald delivers more (throughput, connection "
-                 "rate); for memory below 1 herald uses less. The floor is plain TCP only, so TLS "
-                 "rows are divided by the plain floor.")
+                 "rate); for memory below 1 herald uses less. The floors are plain TCP only, so TLS "
+                 "rows are divided by the plain floors.")
     res = {
         "timestamp": os.path.basename(os.path.normpath(a.out)),
         "total_s": a.total_s,
@@ -857,7 +937,7 @@ def main():
         "notes": notes,
         "runs": runs,
     }
-    res["tables"] = build_tables(runs)
+    res["tables"] = build_tables(runs, plan.get("window"))
     res["anomalies"] = anomalies(runs)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)

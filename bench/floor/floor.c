@@ -14,11 +14,28 @@
 // is closed (counted as cut). Both stay at 0 while subscribers keep up; the
 // counters are served by GET /stats and printed on exit.
 //
-//   herald-floor [--port=0] [--bind=127.0.0.1]
+// --batch: the batched floor, the coalescing limit. Publishes are not sent
+// as they are parsed: each is framed once into its server's batch buffer
+// (shared by all its subscribers), and when every request read in this
+// epoll round has been handled (or before any other request, to keep the
+// order of replies and subscriptions), every subscriber of the servers
+// published to gets ONE write() holding all its frames of the batch: the
+// server's whole buffer, or, for a subscriber of several of the batch's
+// servers, its frames copied in publish order into one scratch buffer. The
+// publish replies follow. What a write() does not take (EAGAIN or a partial
+// write) waits in the subscriber's own buffer, later frames behind it, and
+// leaves in one write() on EPOLLOUT; a subscriber with more than 1 MiB
+// waiting (herald's default --max_queue_bytes) is closed (cut). Deliveries
+// are counted when their frame is written or waits; "queued" counts the
+// frames that had to wait, "writes" the write() calls to subscribers (in
+// both modes: deliveries ÷ writes is the frames one write carried).
+//
+//   herald-floor [--port=0] [--bind=127.0.0.1] [--batch]
 //   subscribers: ws://HOST:PORT/sub/1,2,3   (or any path with ?servers=1,2,3)
 //   publisher:   POST /pub/<server>, body = the event -> 200 "recipients=N"
 //   GET /stats   -> {"connections":..,"subscribers":..,"published":..,
-//                    "deliveries":..,"drops":..,"cut":..,"refused":..}
+//                    "deliveries":..,"drops":..,"cut":..,"refused":..,
+//                    "writes":..,"queued":..,"batches":..}
 // Prints "ready port=N" on stdout once listening; SIGTERM/SIGINT exit 0.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -122,11 +139,21 @@ typedef struct conn {
   uint32_t nsub;
   uint32_t *servers;
   uint32_t *slots;
+  // --batch: the batch that last wrote to this subscriber (or replied to
+  // this publisher). A subscriber's c->out holds what its socket did not take.
+  uint32_t seen;
 } conn;
 
 typedef struct {
   conn **v;
   uint32_t n, cap;
+  // --batch: this batch's frames for this server (valid while epoch is the
+  // current batch's), how many, and how many subscribers took them all.
+  uint32_t epoch;
+  uint8_t *buf;
+  size_t len, cap_buf;
+  uint32_t nframes;
+  unsigned long long ok;
 } topic;
 
 static topic *topics;
@@ -134,6 +161,9 @@ static uint32_t ntopics;
 static int ep;
 static volatile sig_atomic_t stop;
 static unsigned long long n_conns, n_subs, n_published, n_deliveries, n_drops, n_cut, n_refused;
+static unsigned long long n_writes, n_queued, n_batches;
+static int batch_mode;
+#define QUEUE_MAX (1u << 20)
 
 static void *xrealloc(void *p, size_t n) {
   void *q = realloc(p, n ? n : 1);
@@ -217,8 +247,27 @@ static void reap(void) {
   ndoomed = 0;
 }
 
+static void want_out(conn *c) {
+  int want = c->out_len > 0;
+  if (want != c->want_out) {
+    struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
+    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+    c->want_out = want;
+  }
+}
+
+static void append_out(conn *c, const void *p, size_t n) {
+  if (c->out_len + n > c->out_cap) {
+    c->out_cap = c->out_len + n + 1024;
+    c->out = xrealloc(c->out, c->out_cap);
+  }
+  memcpy(c->out + c->out_len, p, n);
+  c->out_len += n;
+}
+
 static void flush_out(conn *c) {
   while (c->out_len > 0) {
+    if (c->kind == SUBSCRIBER) n_writes++;
     ssize_t w = write(c->fd, c->out, c->out_len);
     if (w < 0) {
       if (errno == EAGAIN || errno == EINTR) break;
@@ -228,12 +277,7 @@ static void flush_out(conn *c) {
     memmove(c->out, c->out + w, c->out_len - w);
     c->out_len -= w;
   }
-  int want = c->out_len > 0;
-  if (want != c->want_out) {
-    struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
-    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-    c->want_out = want;
-  }
+  want_out(c);
 }
 
 static void reply(conn *c, const char *status, const char *body) {
@@ -241,12 +285,7 @@ static void reply(conn *c, const char *status, const char *body) {
   int n = snprintf(buf, sizeof buf,
                    "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s",
                    status, strlen(body), body);
-  if (c->out_len + n > c->out_cap) {
-    c->out_cap = c->out_len + n + 1024;
-    c->out = xrealloc(c->out, c->out_cap);
-  }
-  memcpy(c->out + c->out_len, buf, n);
-  c->out_len += n;
+  append_out(c, buf, n);
 }
 
 // Case-insensitive header lookup inside [hdr, end): the value, trimmed.
@@ -268,15 +307,10 @@ static const char *header(const char *hdr, const char *end, const char *name, si
   return NULL;
 }
 
-static void publish(uint32_t server, const char *body, size_t n, unsigned long long *recipients) {
-  // Frame once.
-  static uint8_t *frame;
-  static size_t frame_cap;
+// Writes the text frame holding body[0, n) to frame (room for n + 10 bytes);
+// returns its length.
+static size_t frame_text(uint8_t *frame, const char *body, size_t n) {
   size_t hl = n < 126 ? 2 : n < 65536 ? 4 : 10;
-  if (hl + n > frame_cap) {
-    frame_cap = hl + n;
-    frame = xrealloc(frame, frame_cap);
-  }
   frame[0] = 0x81;
   if (n < 126) {
     frame[1] = (uint8_t)n;
@@ -287,7 +321,18 @@ static void publish(uint32_t server, const char *body, size_t n, unsigned long l
     for (int i = 0; i < 8; i++) frame[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
   }
   memcpy(frame + hl, body, n);
-  size_t len = hl + n;
+  return hl + n;
+}
+
+static void publish(uint32_t server, const char *body, size_t n, unsigned long long *recipients) {
+  // Frame once.
+  static uint8_t *frame;
+  static size_t frame_cap;
+  if (n + 10 > frame_cap) {
+    frame_cap = n + 10;
+    frame = xrealloc(frame, frame_cap);
+  }
+  size_t len = frame_text(frame, body, n);
   n_published++;
   *recipients = 0;
   if (server >= ntopics) return;
@@ -296,6 +341,7 @@ static void publish(uint32_t server, const char *body, size_t n, unsigned long l
   for (uint32_t i = 0; i < t->n; i++) {
     conn *s = t->v[i];
     if (s->fd < 0) continue;
+    n_writes++;
     ssize_t w = write(s->fd, frame, len);
     if (w == (ssize_t)len) {
       n_deliveries++;
@@ -307,6 +353,155 @@ static void publish(uint32_t server, const char *body, size_t n, unsigned long l
       doom(s);
     }
   }
+}
+
+// ------------------------------------------------------------ --batch ---
+
+// One publish of the current batch: who asked (its reply waits for the
+// flush), its server (has_topic: someone listened when it was read), where
+// its frame is in that server's buffer, and the subscribers of several of
+// the batch's servers that took it (the rest are its topic's ok).
+typedef struct {
+  conn *from;
+  uint32_t server;
+  int has_topic;
+  size_t off, len;
+  unsigned long long extra;
+} pending;
+
+static pending *pend;
+static size_t npend, pend_cap;
+static uint32_t *touched;  // servers published to in this batch
+static size_t ntouched, touched_cap;
+static uint32_t epoch = 1;
+
+static void publish_batched(conn *from, uint32_t server, const char *body, size_t n) {
+  n_published++;
+  if (npend == pend_cap) {
+    pend_cap = pend_cap ? pend_cap * 2 : 64;
+    pend = xrealloc(pend, pend_cap * sizeof *pend);
+  }
+  pending *p = &pend[npend++];
+  *p = (pending){.from = from, .server = server};
+  if (server >= ntopics || topics[server].n == 0) return;
+  topic *t = &topics[server];
+  if (t->epoch != epoch) {
+    t->epoch = epoch;
+    t->len = 0;
+    t->nframes = 0;
+    t->ok = 0;
+    if (ntouched == touched_cap) {
+      touched_cap = touched_cap ? touched_cap * 2 : 64;
+      touched = xrealloc(touched, touched_cap * sizeof *touched);
+    }
+    touched[ntouched++] = server;
+  }
+  if (t->len + n + 10 > t->cap_buf) {
+    t->cap_buf = (t->len + n + 10) * 2;
+    t->buf = xrealloc(t->buf, t->cap_buf);
+  }
+  p->has_topic = 1;
+  p->off = t->len;
+  p->len = frame_text(t->buf + t->len, body, n);
+  t->len += p->len;
+  t->nframes++;
+}
+
+// Hands `frames` frames in buf[0, len) to subscriber s in one write(), or
+// behind what already waits for EPOLLOUT. Returns 1 if they were taken.
+static int deliver(conn *s, const uint8_t *buf, size_t len, uint32_t frames) {
+  size_t done = 0;
+  if (s->out_len == 0) {
+    n_writes++;
+    ssize_t w = write(s->fd, buf, len);
+    if (w == (ssize_t)len) {
+      n_deliveries += frames;
+      return 1;
+    }
+    if (w < 0 && errno != EAGAIN && errno != EINTR) {
+      doom(s);
+      return 0;
+    }
+    done = w < 0 ? 0 : (size_t)w;
+  }
+  if (s->out_len + (len - done) > QUEUE_MAX) {
+    n_cut++;
+    doom(s);
+    return 0;
+  }
+  append_out(s, buf + done, len - done);
+  want_out(s);
+  n_queued += frames;
+  n_deliveries += frames;
+  return 1;
+}
+
+static int subscribed(const conn *s, uint32_t server) {
+  for (uint32_t k = 0; k < s->nsub; k++)
+    if (s->servers[k] == server) return 1;
+  return 0;
+}
+
+// Writes the batch: one write() per subscriber of the servers published to,
+// then the publish replies (recipients: the subscribers that took the frame).
+static void flush_batch(void) {
+  if (npend == 0) return;
+  static uint8_t *scratch;
+  static size_t scratch_cap;
+  static size_t *sel;
+  static size_t sel_cap;
+  n_batches++;
+  for (size_t i = 0; i < ntouched; i++) {
+    topic *t = &topics[touched[i]];
+    for (uint32_t j = 0; j < t->n; j++) {
+      conn *s = t->v[j];
+      if (s->fd < 0 || s->seen == epoch) continue;
+      s->seen = epoch;
+      uint32_t in = 0;
+      for (uint32_t k = 0; k < s->nsub && in < 2; k++)
+        if (topics[s->servers[k]].epoch == epoch) in++;
+      if (in == 1) {
+        if (deliver(s, t->buf, t->len, t->nframes)) t->ok++;
+        continue;
+      }
+      // In several of the batch's servers: its frames in publish order.
+      size_t len = 0, nsel = 0;
+      if (sel_cap < npend) {
+        sel_cap = npend;
+        sel = xrealloc(sel, sel_cap * sizeof *sel);
+      }
+      for (size_t e = 0; e < npend; e++) {
+        pending *p = &pend[e];
+        if (!p->has_topic || !subscribed(s, p->server)) continue;
+        if (len + p->len > scratch_cap) {
+          scratch_cap = (len + p->len) * 2;
+          scratch = xrealloc(scratch, scratch_cap);
+        }
+        memcpy(scratch + len, topics[p->server].buf + p->off, p->len);
+        len += p->len;
+        sel[nsel++] = e;
+      }
+      if (deliver(s, scratch, len, (uint32_t)nsel))
+        for (size_t k = 0; k < nsel; k++) pend[sel[k]].extra++;
+    }
+  }
+  for (size_t e = 0; e < npend; e++) {
+    pending *p = &pend[e];
+    if (p->from->fd < 0) continue;
+    char body[64];
+    snprintf(body, sizeof body, "recipients=%llu",
+             (p->has_topic ? topics[p->server].ok : 0) + p->extra);
+    reply(p->from, "200 OK", body);
+  }
+  for (size_t e = 0; e < npend; e++) {
+    conn *c = pend[e].from;
+    if (c->fd >= 0 && c->seen != epoch) {
+      c->seen = epoch;
+      flush_out(c);
+    }
+  }
+  npend = ntouched = 0;
+  if (++epoch == 0) epoch = 1;
 }
 
 static uint32_t parse_servers(const char *target, size_t tl, uint32_t *out, uint32_t max) {
@@ -373,6 +568,11 @@ static int handle_http(conn *c) {
       return 0;
     }
     if (c->in_len < total) return 1;
+    int is_pub = sp1 - c->in == 4 && memcmp(c->in, "POST", 4) == 0 && tl > 5 &&
+                 memcmp(target, "/pub/", 5) == 0;
+    // A batch ends before any other request: replies stay in order, and a
+    // subscriber gets only what was published after it subscribed.
+    if (!is_pub) flush_batch();
     const char *key = header(hdr, hend + 2, "Sec-WebSocket-Key", &vl);
     if (sp1 - c->in == 3 && memcmp(c->in, "GET", 3) == 0 && key) {
       char cat[128];
@@ -405,8 +605,9 @@ static int handle_http(conn *c) {
       c->in_len = c->in_cap = 0;
       return 0;
     }
-    if (sp1 - c->in == 4 && memcmp(c->in, "POST", 4) == 0 && tl > 5 &&
-        memcmp(target, "/pub/", 5) == 0) {
+    if (is_pub && batch_mode) {
+      publish_batched(c, (uint32_t)strtoul(target + 5, NULL, 10), hend + 4, clen);
+    } else if (is_pub) {
       uint32_t server = (uint32_t)strtoul(target + 5, NULL, 10);
       unsigned long long r;
       publish(server, hend + 4, clen, &r);
@@ -418,8 +619,10 @@ static int handle_http(conn *c) {
       char body[400];
       snprintf(body, sizeof body,
                "{\"connections\":%llu,\"subscribers\":%llu,\"published\":%llu,"
-               "\"deliveries\":%llu,\"drops\":%llu,\"cut\":%llu,\"refused\":%llu}",
-               n_conns, n_subs, n_published, n_deliveries, n_drops, n_cut, n_refused);
+               "\"deliveries\":%llu,\"drops\":%llu,\"cut\":%llu,\"refused\":%llu,"
+               "\"writes\":%llu,\"queued\":%llu,\"batches\":%llu}",
+               n_conns, n_subs, n_published, n_deliveries, n_drops, n_cut, n_refused, n_writes,
+               n_queued, n_batches);
       reply(c, "200 OK", body);
     } else {
       reply(c, "404 Not Found", "");
@@ -475,8 +678,9 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strncmp(argv[i], "--port=", 7) == 0) port = atoi(argv[i] + 7);
     else if (strncmp(argv[i], "--bind=", 7) == 0) bind_addr = argv[i] + 7;
+    else if (strcmp(argv[i], "--batch") == 0) batch_mode = 1;
     else {
-      fprintf(stderr, "usage: herald-floor [--port=0] [--bind=127.0.0.1]\n");
+      fprintf(stderr, "usage: herald-floor [--port=0] [--bind=127.0.0.1] [--batch]\n");
       return 2;
     }
   }
@@ -546,11 +750,13 @@ int main(int argc, char **argv) {
       if (evs[i].events & EPOLLOUT) flush_out(c);
       if (c->fd >= 0 && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) on_readable(c);
     }
+    flush_batch();  // --batch: everything read in this round, one write per subscriber
     reap();
   }
   fprintf(stderr,
           "herald-floor: connections=%llu subscribers=%llu published=%llu deliveries=%llu "
-          "drops=%llu cut=%llu refused=%llu\n",
-          n_conns, n_subs, n_published, n_deliveries, n_drops, n_cut, n_refused);
+          "drops=%llu cut=%llu refused=%llu writes=%llu queued=%llu batches=%llu\n",
+          n_conns, n_subs, n_published, n_deliveries, n_drops, n_cut, n_refused, n_writes,
+          n_queued, n_batches);
   return 0;
 }
