@@ -19,13 +19,13 @@ import subprocess
 import sys
 import time
 
-SERVERS = ["herald", "nchan", "node", "floor", "floor-batched"]
-PEERS = ["nchan", "node", "floor", "floor-batched"]
+SERVERS = ["herald", "nchan", "node", "beast", "floor", "floor-batched"]
+PEERS = ["nchan", "node", "beast", "floor", "floor-batched"]
 # The batched floor (herald-floor --batch) runs in fan-out only.
 FLOORS = ["floor", "floor-batched"]
-CHART_SERVERS = ["herald", "nchan", "node", "floor"]  # idle, latency, servers charts
-LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "floor": "floor",
-         "floor-batched": "floor (batched)"}
+CHART_SERVERS = ["herald", "nchan", "node", "beast", "floor"]  # idle, latency, servers charts
+LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "beast": "Beast idiom",
+         "floor": "floor", "floor-batched": "floor (batched)"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -541,13 +541,14 @@ def markdown(res):
     L.append(f"## 1. Fan-out: deliveries/s at saturation (closed loop, window {p['window']}, "
              f"{p['saturation_s']} s per point)")
     L.append("")
-    L.append("| N | transport | herald | nchan | Node ws | floor (plain) | batched floor (plain) | herald÷nchan | herald÷node | herald÷floor | herald÷batched floor | herald TLS÷plain |")
-    L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| N | transport | herald | nchan | Node ws | Beast idiom | floor (plain) | batched floor (plain) | herald÷nchan | herald÷node | herald÷beast | herald÷floor | herald÷batched floor | herald TLS÷plain |")
+    L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in t["fanout"]:
         L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(r['herald'])} | {fmt_num(r['nchan'])} | "
-                 f"{fmt_num(r['node'])} | {fmt_num(r['floor'])} | {fmt_num(r['floor-batched'])} | "
-                 f"{fmt_ratio(r['herald/nchan'])} | "
-                 f"{fmt_ratio(r['herald/node'])} | {fmt_ratio(r['herald/floor'])} | "
+                 f"{fmt_num(r['node'])} | {fmt_num(r['beast'])} | {fmt_num(r['floor'])} | "
+                 f"{fmt_num(r['floor-batched'])} | "
+                 f"{fmt_ratio(r['herald/nchan'])} | {fmt_ratio(r['herald/node'])} | "
+                 f"{fmt_ratio(r['herald/beast'])} | {fmt_ratio(r['herald/floor'])} | "
                  f"{fmt_ratio(r['herald/floor-batched'])} | "
                  f"{fmt_ratio(r['herald_tls/plain'])} |")
     L.append("")
@@ -630,11 +631,12 @@ def markdown(res):
              f"each user in {p['memberships']} of {p['servers_total']:,} servers, events to random servers, "
              f"saturation, {p['servers_s']} s)")
     L.append("")
-    L.append("| transport | herald | nchan | Node ws | floor (plain) | herald÷nchan | herald÷node | herald÷floor | herald TLS÷plain |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| transport | herald | nchan | Node ws | Beast idiom | floor (plain) | herald÷nchan | herald÷node | herald÷beast | herald÷floor | herald TLS÷plain |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in t["servers"]:
         L.append(f"| {r['transport']} | {fmt_num(r['herald'])} | {fmt_num(r['nchan'])} | {fmt_num(r['node'])} | "
-                 f"{fmt_num(r['floor'])} | {fmt_ratio(r['herald/nchan'])} | {fmt_ratio(r['herald/node'])} | "
+                 f"{fmt_num(r['beast'])} | {fmt_num(r['floor'])} | {fmt_ratio(r['herald/nchan'])} | "
+                 f"{fmt_ratio(r['herald/node'])} | {fmt_ratio(r['herald/beast'])} | "
                  f"{fmt_ratio(r['herald/floor'])} | {fmt_ratio(r['herald_tls/plain'])} |")
     L.append("")
     L.append("| server | transport | connected | events/s | deliveries/s | p50 ms | p99 ms | p99.9 ms | core 0 / core 1 busy |")
@@ -757,12 +759,12 @@ def gnuplot(res, out_dir):
         return "NaN" if x is None else f"{x / scale:.6g}"
 
     with open(os.path.join(d, "fanout.dat"), "w") as f:
-        f.write("label herald nchan node floor floor-batched\n")
+        f.write("label " + " ".join(SERVERS) + "\n")
         for r in t["fanout"]:
             f.write(f"\"N={r['n']//1000}k {r['transport']}\" " +
                     " ".join(v(r[s]) for s in SERVERS) + "\n")
     with open(os.path.join(d, "latency.dat"), "w") as f:
-        f.write("label herald nchan node floor\n")
+        f.write("label " + " ".join(SERVERS) + "\n")
         if t["latency"]:  # equal offered load: the comparable latency
             keys = sorted({(r["rate"], r["transport"]) for r in t["latency"]},
                           key=lambda k: (k[0], k[1] != "wss"))
@@ -784,7 +786,7 @@ def gnuplot(res, out_dir):
                     cells.append(v(r and r["half_p99_us"], 1000.0))
                 f.write(f"\"N={n//1000}k {tr}\" " + " ".join(cells) + "\n")
     with open(os.path.join(d, "idle.dat"), "w") as f:
-        f.write("label herald nchan node floor\n")
+        f.write("label " + " ".join(SERVERS) + "\n")
         for tr in ["wss", "ws"]:
             cells = []
             for s in CHART_SERVERS:
@@ -792,7 +794,7 @@ def gnuplot(res, out_dir):
                 cells.append(v(r and r["bytes_per_connection"], 1024.0))
             f.write(f"\"{tr}\" " + " ".join(cells) + "\n")
     with open(os.path.join(d, "servers.dat"), "w") as f:
-        f.write("label herald nchan node floor\n")
+        f.write("label " + " ".join(SERVERS) + "\n")
         for r in t["servers"]:
             cells = [v(r[s]) if (s != "floor" or r["transport"] == "ws") else "NaN" for s in CHART_SERVERS]
             f.write(f"\"{r['transport']}\" " + " ".join(cells) + "\n")
@@ -816,19 +818,20 @@ set format y "%.1s%c"
 set linetype 1 lc rgb "#d62728"
 set linetype 2 lc rgb "#1f77b4"
 set linetype 3 lc rgb "#2ca02c"
-set linetype 4 lc rgb "#7f7f7f"
-set linetype 5 lc rgb "#bcbd22"
+set linetype 4 lc rgb "#ff7f0e"
+set linetype 5 lc rgb "#7f7f7f"
+set linetype 6 lc rgb "#bcbd22"
 set multiplot layout 2,2 title "{title}"
 set title "Fan-out: deliveries/s at saturation (floors: plain TCP)"
-plot for [i=2:6] '{d}/fanout.dat' using i:xtic(1)
+plot for [i=2:7] '{d}/fanout.dat' using i:xtic(1)
 set title "{latency_title}"
 set format y "%g"
-plot for [i=2:5] '{d}/latency.dat' using i:xtic(1)
+plot for [i=2:6] '{d}/latency.dat' using i:xtic(1)
 set title "Idle: server memory per connection (KiB)"
-plot for [i=2:5] '{d}/idle.dat' using i:xtic(1)
+plot for [i=2:6] '{d}/idle.dat' using i:xtic(1)
 set title "Many servers: deliveries/s ({res['plan']['servers_connections']//1000}k conns, 10 of 2,000 servers)"
 set format y "%.1s%c"
-plot for [i=2:5] '{d}/servers.dat' using i:xtic(1)
+plot for [i=2:6] '{d}/servers.dat' using i:xtic(1)
 unset multiplot
 """
     with open(os.path.join(d, "chart.gp"), "w") as f:
@@ -879,6 +882,7 @@ def versions(root):
         "libnginx-mod-nchan": dpkg("libnginx-mod-nchan"),
         "node": cmd(["node", "--version"]) or None,
         "ws": ws.get("version"),
+        "boost (Beast idiom)": dpkg("libboost1.81-dev"),
     }
 
 
