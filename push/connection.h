@@ -215,7 +215,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionId id_;
   State state_ = State::kHandshake;
   bool registered_ = false;
-  // Asked the gate, no answer yet (only ever once, in kOpen); cleared by
+  // Asked the gate, no answer yet (only ever once, in kAdmitting); cleared by
   // the answer or when the connection closes, which then drops the answer.
   bool admitting_ = false;
   bool counted_admitted_ = false;
