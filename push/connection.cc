@@ -216,11 +216,22 @@ void Connection::AcceptUpgrade(HttpUpgrade::Outcome out) {
   }
   std::copy(out.leftover.begin(), out.leftover.end(), read_buf_.begin());
   read_have_ = out.leftover.size();
-  state_ = State::kOpen;
+  read_start_ = 0;
+  state_ = State::kAdmitting;
   timer_.cancel();
-  QueueRaw(std::make_shared<const std::string>(std::move(out.response)));
+  upgrade_response_ =
+      std::make_shared<const std::string>(std::move(out.response));
+  // Decided inline, the 101 and the leftover are through already.
   Admit(std::move(out.target));
-  if (state_ != State::kClosed) OnRead({}, 0);  // parse leftover, read on
+  // Pending: buffer what the client sends, to see it go away.
+  if (state_ == State::kAdmitting && read_have_ < read_buf_.size()) {
+    ReadMore();
+  }
+}
+
+void Connection::SendUpgradeResponse() {
+  state_ = State::kOpen;
+  QueueRaw(std::move(upgrade_response_));
 }
 
 void Connection::RejectHttp(std::string response) {
@@ -233,11 +244,15 @@ void Connection::RejectHttp(std::string response) {
 
 void Connection::Admit(HttpUpgrade::Target target) {
   if (target.refusal_code != 0) {
+    SendUpgradeResponse();
     Refuse(target.refusal_code, target.refusal_reason, target.token);
+    ProcessInput();
     return;
   }
   if (!worker_.TryCountAdmitted()) {
+    SendUpgradeResponse();
     Refuse(kCloseTooManyConnections, "too many connections", target.token);
+    ProcessInput();
     return;
   }
   counted_admitted_ = true;
@@ -260,6 +275,12 @@ void Connection::Admit(HttpUpgrade::Target target) {
 void Connection::OnMainAnswer(std::variant<MainAdmission, Refusal> answer) {
   admitting_ = false;
   timer_.cancel();
+  SendUpgradeResponse();
+  ApplyMainAnswer(std::move(answer));
+  ProcessInput();  // what the client pipelined, now after the 101
+}
+
+void Connection::ApplyMainAnswer(std::variant<MainAdmission, Refusal> answer) {
   const std::string presented = std::exchange(presented_token_, {});
   if (auto* refusal = std::get_if<Refusal>(&answer)) {
     Refuse(refusal->code, refusal->reason, presented);
@@ -285,6 +306,13 @@ void Connection::OnMainAnswer(std::variant<MainAdmission, Refusal> answer) {
 void Connection::OnVoiceAnswer(std::variant<VoiceAdmission, Refusal> answer) {
   admitting_ = false;
   timer_.cancel();
+  SendUpgradeResponse();
+  ApplyVoiceAnswer(std::move(answer));
+  ProcessInput();
+}
+
+void Connection::ApplyVoiceAnswer(
+    std::variant<VoiceAdmission, Refusal> answer) {
   const std::string presented = std::exchange(presented_token_, {});
   if (auto* refusal = std::get_if<Refusal>(&answer)) {
     Refuse(refusal->code, refusal->reason, presented);
@@ -394,7 +422,7 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
     return;
   }
   if (state_ == State::kDraining) {
-    read_have_ = 0;  // whatever still arrives is discarded
+    read_have_ = read_start_ = 0;  // whatever still arrives is discarded
     ReadMore();
     return;
   }
@@ -402,10 +430,20 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
     if (state_ == State::kHandshake) OnRequestBytes(n);
     return;
   }
+  read_have_ += n;
+  if (state_ == State::kAdmitting) {
+    // Kept for after the 101; a full buffer waits for the answer.
+    if (read_have_ < read_buf_.size()) ReadMore();
+    return;
+  }
+  ProcessInput();
+}
+
+void Connection::ProcessInput() {
+  if (state_ == State::kClosed) return;
   activity_ = true;
   ping_outstanding_ = false;
-  read_have_ += n;
-  size_t pos = 0;
+  size_t pos = read_start_;
   while (pos < read_have_ && state_ != State::kClosed) {
     ClientFrameParser::Output out;
     const size_t used =
@@ -419,7 +457,7 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
       // Nothing after a protocol error is trusted: send our close frame
       // and end the connection once it is written.
       CloseDiscarding(out.code, out.error);
-      read_have_ = 0;
+      DiscardInput();
       // Our own close went out before (a refusal, a session end): with the
       // peer's answer in, however malformed, the handshake is over.
       OnPeerClosed();
@@ -447,11 +485,25 @@ void Connection::OnRead(boost::system::error_code ec, size_t n) {
       }
     }
   }
+  if (reading_) {
+    // The read in flight lands at read_have_: the buffer stays put.
+    read_start_ = pos;
+    return;
+  }
   // Keep the unparsed tail (an incomplete header or control frame).
   std::copy(read_buf_.begin() + pos, read_buf_.begin() + read_have_,
             read_buf_.begin());
   read_have_ -= pos;
+  read_start_ = 0;
   if (state_ != State::kClosed) ReadMore();
+}
+
+void Connection::DiscardInput() {
+  if (reading_) {
+    read_start_ = read_have_;
+  } else {
+    read_have_ = read_start_ = 0;
+  }
 }
 
 void Connection::Close(uint16_t code, std::string_view reason) {
@@ -460,8 +512,9 @@ void Connection::Close(uint16_t code, std::string_view reason) {
 }
 
 void Connection::CloseDiscarding(uint16_t code, std::string_view reason) {
+  const bool upgrading = state_ == State::kAdmitting;
   if (!BeginClose()) return;
-  queue_.Clear();
+  if (!upgrading) queue_.Clear();  // the 101 just queued stays
   QueueCloseFrame(code, reason);
 }
 
@@ -469,6 +522,15 @@ bool Connection::BeginClose() {
   if (state_ == State::kHandshake) {
     Teardown();
     return false;
+  }
+  if (state_ == State::kAdmitting) {
+    // Closed by the server while the gate thinks (shutdown): the client
+    // gets its 101 and the close frame; its answer will be dropped.
+    SendUpgradeResponse();
+    if (!reading_) {
+      boost::asio::post(worker_.io_context(),
+                        [self = shared_from_this()] { self->ProcessInput(); });
+    }
   }
   if (state_ != State::kOpen) return false;
   Unregister();
@@ -523,10 +585,12 @@ void Connection::ArmTimer(std::chrono::milliseconds after) {
 }
 
 void Connection::OnTimer() {
-  if (admitting_ && state_ == State::kOpen) {
+  if (admitting_ && state_ == State::kAdmitting) {
     // The gate has not answered in time: its answer will be dropped.
     const std::string presented = presented_token_;
+    SendUpgradeResponse();
     Refuse(kCloseTryAgainLater, "try again later", presented);
+    ProcessInput();
     return;
   }
   if (state_ == State::kHandshake || closing()) {

@@ -137,7 +137,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   friend class internal::AdmissionCall;
 
   // The connection's life, the close handshake spelled out:
-  //   kHandshake -> kOpen (upgraded) | kRejecting (HTTP error) | kClosed
+  //   kHandshake -> kAdmitting (upgrade accepted, the gate asked)
+  //              | kOpen (refused before asking) | kRejecting (HTTP error)
+  //              | kClosed
+  //   kAdmitting -> kOpen (the 101 queued: the gate answered, it timed
+  //              out or the server closes) | kClosed
   //   kOpen -> kClosing (our close frame queued)
   //         -> kClosingPeerClosed (ours queued, the peer's arrived first)
   //   kClosing -> kCloseSent (ours written) | kClosingPeerClosed
@@ -149,6 +153,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // for the peer's EOF (or the close timer).
   enum class State {
     kHandshake,
+    kAdmitting,  // the 101 is held until the gate answers
     kOpen,
     kRejecting,          // an HTTP error response is in flight
     kClosing,            // our close frame is queued
@@ -161,18 +166,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void OnRequestBytes(size_t n);
 
   void RejectHttp(std::string response);
-  // Sends the 101 response, then admits or refuses the target.
+  // Admits or refuses the target; the 101 response goes out once that is
+  // decided, so a client that has its 101 is registered (or refused next).
   void AcceptUpgrade(HttpUpgrade::Outcome outcome);
   // Asks the gate; its answer may come inline or later from any thread
-  // (push/gate.h). Until then the connection is open (pings, pongs and
-  // close frames work) but unregistered; after handshake_timeout it is
-  // closed with 1013.
+  // (push/gate.h). Until then (kAdmitting) nothing is written and client
+  // bytes are only buffered, not parsed (the peer's EOF still ends it);
+  // after handshake_timeout the 101 goes out, then a 1013 close.
   void Admit(HttpUpgrade::Target target);
+  // Leaves kAdmitting for kOpen: queues the held 101 response.
+  void SendUpgradeResponse();
   // The gate's answer, on this connection's thread while the admission is
   // still pending (a connection that closed meanwhile never gets it: see
   // AdmissionCall in connection.cc).
   void OnMainAnswer(std::variant<MainAdmission, Refusal> answer);
   void OnVoiceAnswer(std::variant<VoiceAdmission, Refusal> answer);
+  // The answers once the 101 is queued: registers, or refuses.
+  void ApplyMainAnswer(std::variant<MainAdmission, Refusal> answer);
+  void ApplyVoiceAnswer(std::variant<VoiceAdmission, Refusal> answer);
   // `token`: what the client presented (its hash is logged), if any.
   void Refuse(uint16_t code, std::string_view reason,
               std::string_view token = {});
@@ -187,6 +198,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void QueueRaw(Frame frame);
   void MaybeWrite();
   void ReadMore();
+  // Parses the client's buffered bytes, then reads on (unless a read is
+  // already in flight).
+  void ProcessInput();
+  // Drops the buffered client bytes (a read in flight still lands after
+  // them).
+  void DiscardInput();
   void LimitSendBuffer();
   void ArmTimer(std::chrono::milliseconds after);
   void OnTimer();
@@ -198,7 +215,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionId id_;
   State state_ = State::kHandshake;
   bool registered_ = false;
-  // Asked the gate, no answer yet (only ever once, in kOpen); cleared by
+  // Asked the gate, no answer yet (only ever once, in kAdmitting); cleared by
   // the answer or when the connection closes, which then drops the answer.
   bool admitting_ = false;
   bool counted_admitted_ = false;
@@ -228,8 +245,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static constexpr size_t kReadBufferSize = 256;
   std::array<uint8_t, kReadBufferSize> read_buf_;
   size_t read_have_ = 0;
+  // Bytes before this were parsed; only nonzero while a read is in flight
+  // (the buffer is compacted when none is).
+  size_t read_start_ = 0;
   ClientFrameParser parser_;
   std::unique_ptr<HttpUpgrade> http_;  // while the request arrives
+  Frame upgrade_response_;             // the 101, held in kAdmitting
 
   boost::asio::steady_timer timer_;
 };

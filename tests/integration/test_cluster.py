@@ -210,6 +210,27 @@ class TestClusterRouting(ClusterCase):
                              "round %d: after SetMemberships([]) on node1" % i)
         await silent(c)
 
+    async def test_publish_right_after_the_handshake_reaches_the_client(self):
+        # The 101 means admitted on every node: a publish on node1 made as
+        # soon as the handshake with node2 returns (no probe to wait for the
+        # cluster to count the client) reaches it. Fresh users each round,
+        # so every admission asks Redis and subscribes channels first; every
+        # other round Redis pauses its clients as the client connects, so the
+        # admission lags the handshake request by the pause (a 101 sent before
+        # it is admitted would let the publish pass it).
+        for i in range(20):
+            uid, s = new_id(), new_id()
+            token = await self.session(uid, [s])
+            if i % 2:
+                await asyncio.to_thread(self.redis.cmd, "CLIENT", "PAUSE", "200", "ALL")
+            c = await self.main_on(1, token, uid, "user %d@node2 round %d" % (uid, i),
+                                   sync=False)
+            request, expected = message_created(id=i + 1, server_id=s)
+            self.assertEqual(await self.publish_on(0, request), 1,
+                             "round %d: publish on node1 right after the handshake" % i)
+            await c.expect(expected)
+            await silent(c)
+
     async def test_user_joined_on_one_node_adds_member_on_others(self):
         s = new_id()
         _, _, (a,) = await self.user_on([0], [s], label="a")
