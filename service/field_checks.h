@@ -7,6 +7,13 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/timestamp.pb.h"
 
+// Returns the first failing check's status from the enclosing function.
+#define HERALD_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    absl::Status herald_status_ = (expr);            \
+    if (!herald_status_.ok()) return herald_status_; \
+  } while (0)
+
 namespace herald::service {
 
 // The checks Validator and the event table's per-event validations share.

@@ -10,13 +10,6 @@
 #include "service/event_table.h"
 #include "service/field_checks.h"
 
-// Returns the first failing check's status from the enclosing function.
-#define HERALD_RETURN_IF_ERROR(expr)                 \
-  do {                                               \
-    absl::Status herald_status_ = (expr);            \
-    if (!herald_status_.ok()) return herald_status_; \
-  } while (0)
-
 namespace herald::service {
 namespace {
 

@@ -26,6 +26,7 @@
 #include "boost/asio/posix/stream_descriptor.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "service/redis/hiredis_reply.h"
 
 namespace herald::service::redis {
 
@@ -45,38 +46,6 @@ using boost::asio::posix::stream_descriptor;
 
 // Channels per SUBSCRIBE when resubscribing after a reconnect.
 constexpr size_t kResubscribeBatch = 512;
-
-RedisReply CopyReply(const redisReply& reply) {
-  RedisReply out;
-  switch (reply.type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = reply.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      out.elements.reserve(reply.elements);
-      for (size_t i = 0; i < reply.elements; ++i) {
-        out.elements.push_back(CopyReply(*reply.element[i]));
-      }
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
-  }
-  return out;
-}
 
 std::string_view StringOf(const redisReply& reply) {
   if (reply.str == nullptr) return {};
@@ -683,7 +652,7 @@ void RedisClient::Impl::CommandReply(Connection& c,
     c.loaded_scripts.insert(op->script_sha);
     return Issue(std::move(op));
   }
-  std::move(op->done)(CopyReply(*reply));
+  std::move(op->done)(CopyHiredisReply(*reply));
 }
 
 // --- Pub/sub ----------------------------------------------------------------

@@ -22,43 +22,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "service/redis/hiredis_reply.h"
 
 namespace herald::testing {
 namespace {
 
 using service::redis::RedisReply;
 constexpr char kRedisServer[] = "/usr/bin/redis-server";
-
-RedisReply CopyReply(const redisReply& reply) {
-  RedisReply out;
-  switch (reply.type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = reply.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      for (size_t i = 0; i < reply.elements; ++i) {
-        out.elements.push_back(CopyReply(*reply.element[i]));
-      }
-      break;
-    default:
-      break;
-  }
-  return out;
-}
 
 // A port nobody listens on right now (the kernel's pick for port 0).
 absl::StatusOr<uint16_t> FreePort() {
@@ -273,7 +243,7 @@ absl::StatusOr<RedisReply> RedisServer::Command(
       return absl::UnavailableError(
           absl::StrCat("redis ", host_, ":", port_, ": ", c->errstr));
     }
-    RedisReply out = CopyReply(*reply);
+    RedisReply out = service::redis::CopyHiredisReply(*reply);
     freeReplyObject(reply);
     return out;
   };
