@@ -52,8 +52,8 @@ class ControlPlane {
   virtual void GetMemberships(int64_t user_id,
                               Result<std::vector<int64_t>> done) = 0;
 
-  virtual void JoinVoice(int64_t user_id, int64_t server_id,
-                         int64_t channel_id, Done done) = 0;
+  virtual void JoinVoice(int64_t user_id, int64_t server_id, int64_t channel_id,
+                         Done done) = 0;
   // Whether there was a grant or a connection.
   virtual void LeaveVoice(int64_t user_id, Result<bool> done) = 0;
   virtual void GetVoiceState(int64_t server_id, Result<VoiceChannels> done) = 0;

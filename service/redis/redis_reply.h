@@ -10,8 +10,8 @@ namespace herald::service::redis {
 struct RedisReply {
   enum class Type { kNil, kString, kStatus, kError, kInteger, kArray };
   Type type = Type::kNil;
-  int64_t integer = 0;  // kInteger
-  std::string str;      // kString, kStatus, kError
+  int64_t integer = 0;               // kInteger
+  std::string str;                   // kString, kStatus, kError
   std::vector<RedisReply> elements;  // kArray
 
   bool is_error() const { return type == Type::kError; }

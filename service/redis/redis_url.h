@@ -12,7 +12,7 @@ namespace herald::service::redis {
 // db 0 by default; HOST may be [IPv6]) or unix:///PATH[?db=N]
 // (also unix://:PASSWORD@/PATH). Percent-escapes in the password are decoded.
 struct RedisUrl {
-  std::string host;         // empty for a Unix socket
+  std::string host;  // empty for a Unix socket
   uint16_t port = 6379;
   std::string socket_path;  // non-empty for a Unix socket
   std::string user;         // AUTH user (Redis 6 ACL); empty: default
