@@ -542,7 +542,8 @@ def unbatched_table(runs):
     for n in ns:
         row = {"n": n}
         for key, s, tr in [("floor", "floor", "ws"), ("herald_ws", "herald", "ws"),
-                           ("herald_wss", "herald", "wss")]:
+                           ("herald_wss", "herald", "wss"), ("beast_ws", "beast", "ws"),
+                           ("beast_wss", "beast", "wss")]:
             reps = sorted((r for r in runs if r.get("scenario") == "unbatched" and
                            r.get("server") == s and r.get("transport") == tr and
                            r.get("n") == n and r.get("rep", 1) >= 1),
@@ -558,6 +559,8 @@ def unbatched_table(runs):
         row["herald_wss/floor"] = ratio(row["herald_wss_median"], row["floor_median"])
         row["herald_wss/ws"] = ratio(row["herald_wss_median"], row["herald_ws_median"])
         row["per_rep_ws/floor"] = [ratio(h, f) for h, f in zip(row["herald_ws"], row["floor"])]
+        row["herald_ws/beast_ws"] = ratio(row["herald_ws_median"], row["beast_ws_median"])
+        row["herald_wss/beast_wss"] = ratio(row["herald_wss_median"], row["beast_wss_median"])
         row["meets_target"] = (row["herald_ws/floor"] is not None and
                                row["herald_ws/floor"] >= UNBATCHED_TARGET)
         rows.append(row)
@@ -799,19 +802,21 @@ def unbatched_markdown(t, p):
          "server's own CPU time (all threads) per delivery over the measured window.", "",
          "| N | floor | herald ws | herald wss | herald ws÷floor | ≥ 0.95× | per repeat ws÷floor "
          "| herald wss÷ws | CPU µs/delivery: floor / ws / wss | p99 ms: floor / ws / wss "
-         "| lost | core 0 / core 1 busy: floor; herald ws |",
-         "|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---|"]
+         "| lost | Beast idiom ws / wss (herald ÷ it) | core 0 / core 1 busy: floor; herald ws |",
+         "|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---|---|"]
     for r in rows:
         per = ", ".join(fmt_ratio(x) for x in r["per_rep_ws/floor"]) or "—"
         cpu = " / ".join(fmt_num(r[k + "_cpu_us"], 2) for k in ["floor", "herald_ws", "herald_wss"])
         p99 = " / ".join(fmt_ms(r[k + "_p99_us"]) for k in ["floor", "herald_ws", "herald_wss"])
         lost = sum(r[k + "_lost"] for k in ["floor", "herald_ws", "herald_wss"])
+        beast = (f"{fmt_num(r['beast_ws_median'])} / {fmt_num(r['beast_wss_median'])} "
+                 f"({fmt_ratio(r['herald_ws/beast_ws'])} / {fmt_ratio(r['herald_wss/beast_wss'])})")
         busy = "; ".join(", ".join(fmt_cores_pair(c) for c in r[k + "_cores"]) or "—"
                          for k in ["floor", "herald_ws"])
         L.append(f"| {r['n']:,} | {fmt_num(r['floor_median'])} | {fmt_num(r['herald_ws_median'])} | "
                  f"{fmt_num(r['herald_wss_median'])} | {fmt_ratio(r['herald_ws/floor'])} | "
                  f"{'yes' if r['meets_target'] else 'no'} | {per} | {fmt_ratio(r['herald_wss/ws'])} | "
-                 f"{cpu} | {p99} | {lost:,} | {busy} |")
+                 f"{cpu} | {p99} | {lost:,} | {beast} | {busy} |")
     L.append("")
     return L
 
