@@ -217,20 +217,22 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
 
 uint32_t Worker::SendToAll(const absl::flat_hash_set<Connection*>& topic,
                            const Frame& frame, Connection::SendMode mode) {
-  // The recipients' state is fetched kPrefetchAhead connections ahead of
-  // the one served, so its cache misses overlap the work (and the write)
-  // for those before it.
-  constexpr int kPrefetchAhead = 8;
+  // Each recipient's state is asked for kPrefetchAhead recipients before
+  // its turn and its transport's one turn before, so those cache misses
+  // overlap the work (and the write) for the ones before it.
+  constexpr int kPrefetchAhead = 4;
   auto ahead = topic.begin();
   for (int i = 0; i < kPrefetchAhead && ahead != topic.end(); ++i, ++ahead) {
-    (*ahead)->PrefetchForSend();
+    (*ahead)->PrefetchState();
   }
   uint32_t count = 0;
-  for (Connection* c : topic) {
+  for (auto it = topic.begin(); it != topic.end();) {
+    Connection* c = *it;
     if (ahead != topic.end()) {
-      (*ahead)->PrefetchForSend();
+      (*ahead)->PrefetchState();
       ++ahead;
     }
+    if (++it != topic.end()) (*it)->PrefetchTransport();
     c->Send(frame, mode);
     ++count;
   }
@@ -334,18 +336,24 @@ void Worker::CloseAll(uint16_t code, const std::string& reason) {
 }
 
 void Worker::SchedulePing() {
-  ping_timer_.expires_after(options_.ping_interval);
+  ping_timer_.expires_after(std::max<std::chrono::milliseconds>(
+      options_.ping_interval / kPingSlices, std::chrono::milliseconds(1)));
   ping_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) OnPingTimer();
+    if (ec) return;
+    PingRound();
+    SchedulePing();
   });
 }
 
-void Worker::OnPingTimer() {
-  std::vector<Connection*> all;
-  all.reserve(by_id_.size());
-  for (auto& [id, c] : by_id_) all.push_back(c);
-  for (Connection* c : all) c->PingTick();
-  SchedulePing();
+void Worker::PingRound() {
+  // Each connection is in one slice, so it still gets one tick per ping
+  // interval. PingTick may close (and unregister) it: work on a copy.
+  const uint64_t slice = ping_slice_++ % kPingSlices;
+  std::vector<Connection*> due;
+  for (auto& [id, c] : by_id_) {
+    if ((id >> kWorkerBits) % kPingSlices == slice) due.push_back(c);
+  }
+  for (Connection* c : due) c->PingTick();
 }
 
 void Worker::ScheduleLogFlush() {

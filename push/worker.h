@@ -148,6 +148,14 @@ class Worker {
   // At low load that handler runs at once, so nothing waits on a timer.
   void ScheduleFlush(std::shared_ptr<Connection> c);
 
+  // Pings go out in kPingSlices rounds per ping interval, each round to the
+  // connections of one slice (by id), so that no single handler writes to
+  // every connection at once: with thousands of them, such a round delays
+  // every delivery queued behind it. PingRound runs the next round (the
+  // ping timer calls it; public for tests).
+  static constexpr uint64_t kPingSlices = 16;
+  void PingRound();
+
  private:
   void Flush();
   // Sends `frame` to every connection of `topic`; returns how many.
@@ -156,7 +164,6 @@ class Worker {
   void Apply(const MembershipChange& change);
   void Subscribe(Connection* c, int64_t server_id);
   void SchedulePing();
-  void OnPingTimer();
   // Once a second: reports this thread's suppressed log records.
   void ScheduleLogFlush();
   void PruneHandshakes();
@@ -172,6 +179,7 @@ class Worker {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       work_guard_;
   boost::asio::steady_timer ping_timer_;
+  uint64_t ping_slice_ = 0;  // the slice the next ping round serves
   boost::asio::steady_timer log_timer_;
   std::thread thread_;
 

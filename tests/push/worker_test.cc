@@ -389,6 +389,31 @@ TEST_F(WorkerTest, EvictionClosesOnlyStalledHandshakesOldestFirst) {
   EXPECT_EQ(counters_.evicted_handshakes.load(), 2u);
 }
 
+TEST_F(WorkerTest, PingRoundsEachReachOneSliceAndAllReachEveryoneOnce) {
+  std::vector<std::shared_ptr<FakeConnection>> all;
+  for (int i = 0; i < 48; ++i) {
+    const std::string token = "p" + std::to_string(i);
+    gate_.tokens[token] = {100 + i, {}};
+    all.push_back(Connect(token));
+  }
+  auto pinged = [&] {
+    size_t n = 0;
+    for (auto& c : all) n += c->TakeWritten() == *PingFrame() ? 1 : 0;
+    return n;
+  };
+  worker_.PingRound();
+  Poll();
+  EXPECT_EQ(pinged(), 48 / Worker::kPingSlices);  // not all 48 at once
+  size_t total = 48 / Worker::kPingSlices;
+  for (uint64_t i = 1; i < Worker::kPingSlices; ++i) {
+    worker_.PingRound();
+    Poll();
+    total += pinged();
+  }
+  EXPECT_EQ(total, 48u);  // one interval: each exactly once
+  for (auto& c : all) EXPECT_TRUE(c->admitted());
+}
+
 TEST_F(WorkerTest, SilentConnectionIsClosedOnSecondPingTick) {
   auto a = Connect("a");
   a->PingTick();

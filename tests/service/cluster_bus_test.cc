@@ -266,8 +266,10 @@ TEST(ClusterBusTest, CloseUserAndCloseConnectionReachTheRouter) {
 
   // user 0: the user of the channel it arrives on (the session scripts'
   // form).
-  a.Publish(ClusterBus::UserChannel(3),
-            a.bus().EncodeCloseUser(0, "key2", 4004, "session closed"));
+  recipients =
+      a.Publish(ClusterBus::UserChannel(3),
+                a.bus().EncodeCloseUser(0, "key2", 4004, "session closed"));
+  EXPECT_EQ(recipients.value(), 0u);
   ASSERT_EQ(b.router().closed_users().size(), 2u);
   EXPECT_EQ(b.router().closed_users()[1].user_id, 3);
   EXPECT_EQ(b.router().closed_users()[1].token, "key2");
