@@ -25,18 +25,16 @@ ChatEvents::ChatEvents(std::vector<int64_t> activity, int64_t users,
   if (cumulative_.empty() || sum <= 0) cumulative_.assign(1, 1.0);
 }
 
+// A user_left is never drawn: it follows its user_joined. Drawing the other
+// kinds by their shares out of (1000 - the leave's share) gives every kind,
+// the leaves included, its share of the events.
 ChatEvent::Kind ChatEvents::DrawKind() {
-  int x = static_cast<int>(rng_.Below(1000));
+  constexpr int kLeft = static_cast<int>(ChatEvent::Kind::kUserLeft);
+  int x = static_cast<int>(rng_.Below(1000 - kMix[kLeft]));
   for (int k = 0; k < ChatEvent::kKinds; ++k) {
-    if (static_cast<ChatEvent::Kind>(k) == ChatEvent::Kind::kUserLeft) {
-      continue;  // only ever right after its user_joined
-    }
-    int share = kMix[k];
-    if (static_cast<ChatEvent::Kind>(k) == ChatEvent::Kind::kUserJoined) {
-      share += kMix[k + 1];  // a pair counts as two events
-    }
-    if (x < share) return static_cast<ChatEvent::Kind>(k);
-    x -= share;
+    if (k == kLeft) continue;
+    if (x < kMix[k]) return static_cast<ChatEvent::Kind>(k);
+    x -= kMix[k];
   }
   return ChatEvent::Kind::kMessageCreated;
 }
