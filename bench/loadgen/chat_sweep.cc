@@ -39,10 +39,32 @@ ChatSweep::ChatSweep(const Options& options, std::vector<int64_t> activity,
       steps_(options.rates.size()),
       timeout_ns_(static_cast<int64_t>(options.event_timeout_s * 1e9)) {}
 
+// Once an open-loop step saturated the server, the higher open-loop rates
+// are skipped (they would only pile up backlog); closed-loop steps run.
 void ChatSweep::Run(Publisher* publisher) {
+  bool saturated = false;
   for (size_t k = 0; k < steps_.size(); ++k) {
+    if (saturated && options_.rates[k] > 0) {
+      steps_[k].rate = options_.rates[k];
+      steps_[k].skipped = true;
+      fprintf(stderr,
+              "loadgen: chat step %zu rate=%.0f/s skipped "
+              "(saturated)\n",
+              k, options_.rates[k]);
+      continue;
+    }
     RunStep(static_cast<int>(k), publisher);
+    saturated = saturated || Saturated(steps_[k]);
   }
+}
+
+// More than 1% of the events incomplete within the timeout, or the rate
+// could not even be offered (the publisher was held back).
+bool ChatSweep::Saturated(const ChatStep& st) const {
+  if (st.rate <= 0) return false;
+  bool lagging =
+      static_cast<double>(st.events_window) < 0.9 * st.rate * st.duration_s;
+  return st.abandoned * 100 > st.events || lagging;
 }
 
 bool ChatSweep::HasRoom(int64_t now, int64_t end) {

@@ -18,7 +18,8 @@ namespace herald::bench {
 // most --event_timeout_s) before the next step starts. Every event is
 // tagged with its step in the ring and counts the receipts it should get
 // (the open connections of its server's members), so lost and duplicate
-// deliveries are known per step.
+// deliveries are known per step. After an open-loop step that saturated
+// the server (Saturated), the higher open-loop rates are skipped.
 //
 // Thread ownership: Run() on the publisher thread; steps() after it ended.
 class ChatSweep {
@@ -36,6 +37,7 @@ class ChatSweep {
 
  private:
   void RunStep(int k, Publisher* publisher);
+  bool Saturated(const ChatStep& st) const;
   // Closed loop: whether another event may go out now (else it waited).
   bool HasRoom(int64_t now, int64_t end);
   void AbandonOlderThan(int64_t limit_ns);

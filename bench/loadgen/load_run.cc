@@ -457,6 +457,7 @@ void LoadRun::CollectChat() {
       st.deliveries += ws.deliveries.Get();
       merged.Merge(ws.latency_us);
     }
+    if (st.skipped) continue;
     st.events_per_s = static_cast<double>(st.events_window) / st.duration_s;
     st.deliveries_per_s = static_cast<double>(st.deliveries) / st.duration_s;
     st.latency_count = merged.count();

@@ -69,6 +69,7 @@ class JsonObject {
 void ChatStepJson(const ChatStep& st, std::string* out) {
   JsonObject c(out);
   c.Add("rate", st.rate);
+  c.Add("skipped", st.skipped);
   c.Add("duration_s", st.duration_s);
   c.Add("wall_start", st.wall_start);
   c.Add("wall_end", st.wall_end);

@@ -14,6 +14,7 @@ namespace herald::bench {
 // and, for exactness, for all the events the step published.
 struct ChatStep {
   double rate = 0;        // offered events/s; 0 = closed loop
+  bool skipped = false;   // not run: an earlier step saturated the server
   double duration_s = 0;  // the measured window
   // The window on CLOCK_REALTIME (seconds), as bench/sampler.py stamps.
   double wall_start = 0;
