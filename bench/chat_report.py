@@ -16,6 +16,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = ["herald", "nchan", "node", "floor"]
 PEERS = ["nchan", "node", "floor"]
 LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "floor": "floor"}
+CHART = {"herald": ("herald", "#d62728"), "nchan": ("nchan", "#1f77b4"),
+         "node": ("Node", "#2ca02c"), "floor": ("floor", "#7f7f7f")}
 
 
 def read_samples(path):
@@ -94,6 +96,8 @@ def chat_tables(runs, raw):
             x["setup_rate_per_s"] = lg.get("setup_rate_per_s")
             x["established"] = lg.get("established")
             x["closed_by_server"] = lg.get("closed_by_server")
+    order = {s: i for i, s in enumerate(SERVERS)}
+    rows.sort(key=lambda x: (order.get(x["server"], 99), x["transport"] != "wss"))  # stable: steps stay in order
     return {"rows": rows, "plans": plans, "ratios": ratios(rows),
             "saturation": saturation(rows)}
 
@@ -176,7 +180,7 @@ def chat_markdown(t):
     rows = t["rows"]
     if not rows:
         return ""
-    L = ["## 4. Chat-shaped workload (Zipf servers, the seed's event mix, offered rate swept)", ""]
+    L = ["## 5. Chat-shaped workload (Zipf servers, the seed's event mix, offered rate swept)", ""]
     for n, p in sorted(t["plans"].items()):
         L.append("Population: " + plan_line(p) + ". Mix: 70% message_created, 12% message_edited, "
                  "8% message_deleted (texts: log-normal length, median 40 characters, English, "
@@ -262,12 +266,14 @@ def chat_chart(t, out_dir, title):
                     fh.write(f"{x['deliveries_per_s']:.6g} {(x['p99_us'] or 0) / 1000:.6g} "
                              f"{x.get('cpu_us_per_delivery') or 'NaN'} "
                              f"{(x['p50_us'] or 0) / 1000:.6g}\n")
-            series.append((f, f"{LABEL[s]} {tr}"))
+            name, color = CHART[s]
+            style = f"lc rgb '{color}' dt {2 if tr == 'wss' else 1}"
+            series.append((f, f"{name} {tr}", style))
     png = os.path.join(out_dir, "chat.png")
 
     def plot(col):
-        return ", ".join(f"'{f}' using 1:{col} with linespoints lw 2 pt 7 title '{name}'"
-                         for f, name in series)
+        return ", ".join(f"'{f}' using 1:{col} with linespoints lw 2 pt 7 {style} title '{name}'"
+                         for f, name, style in series)
 
     script = f"""
 set terminal pngcairo size 1600,650 font "DejaVu Sans,11"
