@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chat_report  # noqa: E402  (bench/chat_report.py: section 4)
+import chat_report  # noqa: E402  (bench/chat_report.py: section 5)
 
 SERVERS = ["herald", "nchan", "node", "beast", "floor", "floor-batched"]
 PEERS = ["nchan", "node", "beast", "floor", "floor-batched"]
@@ -955,7 +955,7 @@ def main():
     }
     res["tables"] = build_tables(runs, plan.get("window"))
     res["anomalies"] = anomalies(runs)
-    res["tables"]["chat"] = chat_report.chat_tables(runs, a.raw)  # section 4
+    res["tables"]["chat"] = chat_report.chat_tables(runs, a.raw)  # section 5
     res["anomalies"] += chat_report.chat_anomalies(res["tables"]["chat"])
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -963,6 +963,11 @@ def main():
     chat_md = chat_report.chat_markdown(res["tables"]["chat"])
     if chat_md:
         md = md.replace("## Anomalies seen", chat_md + "## Anomalies seen", 1)
+        with open(os.path.join(a.out, "chat.md"), "w") as f:  # bench/results/chat-latest.md
+            f.write(f"Run {res['timestamp']}" + (" (quick)" if plan.get("quick") else "") +
+                    f", {res['machine']['cpu']} × {res['machine']['cores']} cores; servers on core 0, "
+                    "load generator on core 1; `bench/run` scenario chat (bench/README.md).\n\n")
+            f.write(chat_md)
     with open(os.path.join(a.out, "results.md"), "w") as f:
         f.write(md)
     gnuplot(res, a.out)
