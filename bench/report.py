@@ -98,6 +98,52 @@ def cpu_peak(samples, span=2.0):
     return round(best, 3), round(core, 3)
 
 
+def window_cpu(samples, lg):
+    """The server's CPU seconds (all threads) over the load generator's
+    measured window, interpolated between samples; None without a window."""
+    if not samples or not lg or lg.get("realtime_minus_monotonic_ns") is None:
+        return None
+    off = lg["realtime_minus_monotonic_ns"]
+    t0 = (lg.get("window_start_ns", 0) + off) / 1e9
+    t1 = (lg.get("window_end_ns", 0) + off) / 1e9
+    # The sampler stops with the load generator, up to one sampling period
+    # (0.2 s) before the window's end: the edges extrapolate that far.
+    slack = 0.5
+    if (t1 <= t0 or len(samples) < 2 or samples[0][0] > t0 + slack or
+            samples[-1][0] < t1 - slack):
+        return None
+
+    def ticks_at(t):
+        pairs = list(zip(samples, samples[1:]))
+        for a, b in pairs:
+            if a[0] <= t <= b[0]:
+                break
+        else:
+            a, b = pairs[0] if t < samples[0][0] else pairs[-1]
+        f = (t - a[0]) / (b[0] - a[0]) if b[0] > a[0] else 0
+        return a[1] + f * (b[1] - a[1])
+
+    a, b = ticks_at(t0), ticks_at(t1)
+    return None if a is None or b is None else round((b - a) / CLK_TCK, 4)
+
+
+def cpu_us_per_delivery(r):
+    """The server's CPU µs per delivery over the measured window."""
+    cpu = (r or {}).get("server_cpu_window_s")
+    d = lgv(r, "deliveries")
+    if cpu is None or not d:
+        return None
+    return round(cpu * 1e6 / d, 3)
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
 def idle_memory(samples):
     """RSS growth per connection: from the last sample before descriptors
     started to climb to the sample holding the most descriptors."""
@@ -240,6 +286,7 @@ def collect(raw, window=None):
         r["id"] = rid
         r["loadgen"] = lg
         r["server_cpu_peak"], r["core0_busy_peak"] = cpu_peak(samples)
+        r["server_cpu_window_s"] = window_cpu(samples, lg)
         r["server_rss_max_kb"] = max((s[2] for s in samples), default=None)
         r["server_fds_max"] = max((s[3] for s in samples), default=None)
         try:
@@ -480,7 +527,74 @@ def build_tables(runs, window=None):
         row["herald_tls/plain"] = (ratio(row["herald"], lgv(hp, "deliveries_per_s"))
                                    if row["transport"] == "wss" else None)
     t["cluster"] = cluster_table(runs)
+    t["unbatched"] = unbatched_table(runs)
+    t["latency_targets"] = latency_targets(runs)
     return t
+
+
+# Issue 10's targets, checked in the report.
+UNBATCHED_TARGET = 0.95   # herald ws ÷ floor, deliveries/s, window 1
+LATENCY_TARGET = {"ws": 1.1, "wss": 1.25}  # herald p99 ÷ floor p99
+
+
+def unbatched_table(runs):
+    """Per N: each server's repeats at window 1, their medians and the
+    ratios (herald ws ÷ floor is the target)."""
+    rows = []
+    ns = sorted({r["n"] for r in runs if r.get("scenario") == "unbatched"})
+    for n in ns:
+        row = {"n": n}
+        for key, s, tr in [("floor", "floor", "ws"), ("herald_ws", "herald", "ws"),
+                           ("herald_wss", "herald", "wss"), ("beast_ws", "beast", "ws"),
+                           ("beast_wss", "beast", "wss")]:
+            reps = sorted((r for r in runs if r.get("scenario") == "unbatched" and
+                           r.get("server") == s and r.get("transport") == tr and
+                           r.get("n") == n and r.get("rep", 1) >= 1),
+                          key=lambda r: r.get("rep", 0))
+            row[key] = [lgv(r, "deliveries_per_s") for r in reps]
+            row[key + "_median"] = median(row[key])
+            row[key + "_cpu_us"] = median([cpu_us_per_delivery(r) for r in reps])
+            row[key + "_p99_us"] = median([lat(r, "p99") for r in reps])
+            row[key + "_cores"] = [list(cores(r)) for r in reps]
+            row[key + "_lost"] = sum((lgv(r, "deliveries_expected_total", 0) or 0) -
+                                     (lgv(r, "deliveries_total", 0) or 0) for r in reps)
+        row["herald_ws/floor"] = ratio(row["herald_ws_median"], row["floor_median"])
+        row["herald_wss/floor"] = ratio(row["herald_wss_median"], row["floor_median"])
+        row["herald_wss/ws"] = ratio(row["herald_wss_median"], row["herald_ws_median"])
+        row["per_rep_ws/floor"] = [ratio(h, f) for h, f in zip(row["herald_ws"], row["floor"])]
+        row["herald_ws/beast_ws"] = ratio(row["herald_ws_median"], row["beast_ws_median"])
+        row["herald_wss/beast_wss"] = ratio(row["herald_wss_median"], row["beast_wss_median"])
+        row["meets_target"] = (row["herald_ws/floor"] is not None and
+                               row["herald_ws/floor"] >= UNBATCHED_TARGET)
+        rows.append(row)
+    return rows
+
+
+def latency_targets(runs):
+    """Per N and fixed rate: the floor's latency and herald's, p99 ratios
+    against the targets."""
+    rows = []
+    keys = sorted({(r.get("n"), r.get("rate")) for r in runs
+                   if r.get("scenario") == "latency" and r.get("server") == "floor"})
+    for n, rate in keys:
+        f = find(runs, scenario="latency", server="floor", transport="ws", n=n, rate=rate)
+        row = {"n": n, "rate": rate, "floor_deliveries_per_s": lgv(f, "deliveries_per_s"),
+               "floor_p50_us": lat(f, "p50"), "floor_p99_us": lat(f, "p99"),
+               "floor_p999_us": lat(f, "p999"),
+               "floor_incomplete": lgv(f, "events_incomplete"),
+               "floor_cpu_us": cpu_us_per_delivery(f)}
+        for tr in ["ws", "wss"]:
+            h = find(runs, scenario="latency", server="herald", transport=tr, n=n, rate=rate)
+            row[tr + "_p50_us"] = lat(h, "p50")
+            row[tr + "_p99_us"] = lat(h, "p99")
+            row[tr + "_p999_us"] = lat(h, "p999")
+            row[tr + "_incomplete"] = lgv(h, "events_incomplete")
+            row[tr + "_cpu_us"] = cpu_us_per_delivery(h)
+            row[tr + "/floor_p99"] = ratio(row[tr + "_p99_us"], row["floor_p99_us"])
+            v = row[tr + "/floor_p99"]
+            row[tr + "_meets_target"] = v is not None and v <= LATENCY_TARGET[tr]
+        rows.append(row)
+    return rows
 
 
 def cluster_table(runs):
@@ -603,14 +717,16 @@ def markdown(res):
                  f"{fmt_ms(r['half_p99_us'])} | {fmt_ms(r['half_p999_us'])} | "
                  f"{busy(r['cores_busy_percent'])}; {busy(r['half_cores_busy_percent'])} |")
     L.append("")
+    L += unbatched_markdown(t, p)
+    L += latency_targets_markdown(t, p)
     if t["latency"]:
-        L.append(f"## 1c. Fan-out latency at equal offered load (N = {p['latency_n']:,}, "
+        L.append(f"## 1c. Fan-out latency at equal offered load (N = {p['latency_n']}, "
                  f"the same fixed event rates for every server, {p['half_s']} s each)")
         L.append("")
-        L.append("| events/s | server | transport | deliveries/s | p50 ms | p99 ms | p99.9 ms | incomplete | core 0 / core 1 busy |")
-        L.append("|---:|---|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| N | events/s | server | transport | deliveries/s | p50 ms | p99 ms | p99.9 ms | incomplete | core 0 / core 1 busy |")
+        L.append("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|")
         for r in t["latency"]:
-            L.append(f"| {fmt_num(r['rate'])} | {LABEL[r['server']]} | {r['transport']} | "
+            L.append(f"| {r['n']:,} | {fmt_num(r['rate'], 1)} | {LABEL[r['server']]} | {r['transport']} | "
                      f"{fmt_num(r['deliveries_per_s'])} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | "
                      f"{fmt_ms(r['p999_us'])} | {fmt_num(r['events_incomplete'])} | "
                      f"{busy(r['cores_busy_percent'])} |")
@@ -674,6 +790,65 @@ def fmt_per_event(by, top=3):
     if not by:
         return "—"
     return ", ".join(f"{k} {v:.2f}" for k, v in list(by.items())[:top])
+
+
+def unbatched_markdown(t, p):
+    rows = t.get("unbatched") or []
+    if not rows:
+        return []
+    L = [f"## 1e. Unbatched fan-out: one event in flight (window 1, plain ws unless "
+         f"marked, {p.get('unbatched_s')} s per run, herald and the floor alternated "
+         f"{p.get('unbatched_reps')}×, medians)", "",
+         "Every connection gets one frame per write and nothing can be coalesced: "
+         "herald's cost per delivery against the floor's one write() per delivery. "
+         f"Target (issue 10): herald ws ≥ {UNBATCHED_TARGET}× the floor. CPU: the "
+         "server's own CPU time (all threads) per delivery over the measured window.", "",
+         "| N | floor | herald ws | herald wss | herald ws÷floor | ≥ 0.95× | per repeat ws÷floor "
+         "| herald wss÷ws | CPU µs/delivery: floor / ws / wss | p99 ms: floor / ws / wss "
+         "| lost | Beast idiom ws / wss (herald ÷ it) | core 0 / core 1 busy: floor; herald ws |",
+         "|---:|---:|---:|---:|---:|---|---|---:|---|---|---:|---|---|"]
+    for r in rows:
+        per = ", ".join(fmt_ratio(x) for x in r["per_rep_ws/floor"]) or "—"
+        cpu = " / ".join(fmt_num(r[k + "_cpu_us"], 2) for k in ["floor", "herald_ws", "herald_wss"])
+        p99 = " / ".join(fmt_ms(r[k + "_p99_us"]) for k in ["floor", "herald_ws", "herald_wss"])
+        lost = sum(r[k + "_lost"] for k in ["floor", "herald_ws", "herald_wss"])
+        beast = (f"{fmt_num(r['beast_ws_median'])} / {fmt_num(r['beast_wss_median'])} "
+                 f"({fmt_ratio(r['herald_ws/beast_ws'])} / {fmt_ratio(r['herald_wss/beast_wss'])})")
+        busy = "; ".join(", ".join(fmt_cores_pair(c) for c in r[k + "_cores"]) or "—"
+                         for k in ["floor", "herald_ws"])
+        L.append(f"| {r['n']:,} | {fmt_num(r['floor_median'])} | {fmt_num(r['herald_ws_median'])} | "
+                 f"{fmt_num(r['herald_wss_median'])} | {fmt_ratio(r['herald_ws/floor'])} | "
+                 f"{'yes' if r['meets_target'] else 'no'} | {per} | {fmt_ratio(r['herald_wss/ws'])} | "
+                 f"{cpu} | {p99} | {lost:,} | {beast} | {busy} |")
+    L.append("")
+    return L
+
+
+def latency_targets_markdown(t, p):
+    rows = t.get("latency_targets") or []
+    if not rows:
+        return []
+    L = ["## 1f. Latency at equal offered load against the floor (fixed event rates, "
+         f"fractions {p.get('latency_fractions')} of the floor's unbatched saturation rate "
+         f"at each N, {p['half_s']} s each)", "",
+         f"Target (issue 10): herald p99 ≤ {LATENCY_TARGET['ws']}× the floor's p99 on ws and "
+         f"≤ {LATENCY_TARGET['wss']}× on wss, at every rate the floor sustains.", "",
+         "| N | events/s | deliveries/s (floor) | floor p50 / p99 / p99.9 ms | herald ws p50 / p99 / p99.9 ms "
+         "| ws p99÷floor | ≤ 1.1× | herald wss p50 / p99 / p99.9 ms | wss p99÷floor | ≤ 1.25× "
+         "| CPU µs/delivery: floor / ws / wss | incomplete: floor / ws / wss |",
+         "|---:|---:|---:|---|---|---:|---|---|---:|---|---|---|"]
+    for r in rows:
+        def trio(k):
+            return " / ".join(fmt_ms(r[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
+        cpu = " / ".join(fmt_num(r[k + "_cpu_us"], 2) for k in ["floor", "ws", "wss"])
+        inc = " / ".join(fmt_num(r[k + "_incomplete"]) for k in ["floor", "ws", "wss"])
+        L.append(f"| {r['n']:,} | {fmt_num(r['rate'], 1)} | {fmt_num(r['floor_deliveries_per_s'])} | "
+                 f"{trio('floor')} | {trio('ws')} | {fmt_ratio(r['ws/floor_p99'])} | "
+                 f"{'yes' if r['ws_meets_target'] else 'no'} | {trio('wss')} | "
+                 f"{fmt_ratio(r['wss/floor_p99'])} | {'yes' if r['wss_meets_target'] else 'no'} | "
+                 f"{cpu} | {inc} |")
+    L.append("")
+    return L
 
 
 def cluster_markdown(rows, p):
@@ -777,16 +952,18 @@ def gnuplot(res, out_dir):
                     " ".join(v(r[s]) for s in SERVERS) + "\n")
     with open(os.path.join(d, "latency.dat"), "w") as f:
         f.write("label " + " ".join(SERVERS) + "\n")
-        if t["latency"]:  # equal offered load: the comparable latency
-            keys = sorted({(r["rate"], r["transport"]) for r in t["latency"]},
+        n0 = min((r["n"] for r in t["latency"]), default=None)
+        chart_latency = [r for r in t["latency"] if r["n"] == n0]
+        if chart_latency:  # equal offered load at the first N: the comparable latency
+            keys = sorted({(r["rate"], r["transport"]) for r in chart_latency},
                           key=lambda k: (k[0], k[1] != "wss"))
             for rate, tr in keys:
                 cells = []
                 for s in CHART_SERVERS:
-                    r = next((x for x in t["latency"] if x["server"] == s
+                    r = next((x for x in chart_latency if x["server"] == s
                               and x["rate"] == rate and x["transport"] == tr), None)
                     cells.append(v(r and r["p99_us"], 1000.0))
-                f.write(f"\"{rate:g}/s {tr}\" " + " ".join(cells) + "\n")
+                f.write(f"\"{rate:.3g}/s {tr}\" " + " ".join(cells) + "\n")
         else:
             keys = sorted({(r["n"], r["transport"]) for r in t["fanout_latency"]},
                           key=lambda k: (k[0], k[1] != "wss"))
@@ -810,7 +987,8 @@ def gnuplot(res, out_dir):
         for r in t["servers"]:
             cells = [v(r[s]) if (s != "floor" or r["transport"] == "ws") else "NaN" for s in CHART_SERVERS]
             f.write(f"\"{r['transport']}\" " + " ".join(cells) + "\n")
-    latency_title = (f"Fan-out N={res['plan'].get('latency_n', 0)//1000}k: p99 latency (ms) at equal "
+    latency_n0 = int(str(res['plan'].get('latency_n', 0)).split()[0] or 0)
+    latency_title = (f"Fan-out N={latency_n0//1000}k: p99 latency (ms) at equal "
                      "offered load (events/s)" if t["latency"] else
                      "Fan-out: p99 publish→receive latency at 50% load (ms)")
     png = os.path.join(out_dir, "results.png")

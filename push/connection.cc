@@ -334,7 +334,7 @@ void Connection::Refuse(uint16_t code, std::string_view reason,
   Close(code, reason);
 }
 
-void Connection::Send(const Frame& frame) {
+void Connection::Send(const Frame& frame, SendMode mode) {
   if (state_ != State::kOpen || slow_) return;
   if (HeldBytes() + frame->size() > worker_.options().max_queue_bytes) {
     slow_ = true;
@@ -347,10 +347,13 @@ void Connection::Send(const Frame& frame) {
     return;
   }
   queue_.Push(frame);
-  if (!queue_.writing() && !flush_scheduled_) {
-    flush_scheduled_ = true;
-    worker_.ScheduleFlush(shared_from_this());
+  if (queue_.writing() || flush_scheduled_) return;  // it goes with those
+  if (mode == SendMode::kNow) {
+    MaybeWrite();
+    return;
   }
+  flush_scheduled_ = true;
+  worker_.ScheduleFlush(shared_from_this());
 }
 
 void Connection::FlushDeferred() {

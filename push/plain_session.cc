@@ -14,6 +14,7 @@ PlainSession::PlainSession(Worker& worker, Kind kind,
     : Connection(worker, kind), socket_(std::move(socket)) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);  // StartWrite never blocks
+  set_send_hot(&socket_);
 }
 
 void PlainSession::AsyncTransportHandshake() {
@@ -38,7 +39,9 @@ Connection::WriteStart PlainSession::StartWrite(WriteBuffers buffers,
   boost::system::error_code ec;
   size_t n;
   if (buffers.size() == 1) {
-    n = socket_.write_some(buffers, ec);
+    // One buffer as itself, not as a sequence: asio then send()s it rather
+    // than building a one-entry msghdr for sendmsg().
+    n = socket_.write_some(buffers.front(), ec);
   } else {
     thread_local std::string scratch;
     scratch.clear();

@@ -224,7 +224,7 @@ void PushServer::Route(Delivery delivery, RoutedCallback done) {
   op->done = std::move(done);
   op->remaining.store(static_cast<int>(workers_.size()));
   for (auto& w : workers_) {
-    w->Post([op, w = w.get()] {
+    w->PostDelivery([op, w = w.get()] {
       const uint32_t n = w->Deliver(op->delivery, op->frame);
       op->recipients.fetch_add(n, std::memory_order_relaxed);
       if (op->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 &&

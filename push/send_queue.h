@@ -13,8 +13,13 @@ namespace herald::push {
 // write in flight at a time, every frame queued meanwhile gathered into the
 // next one (at most kMaxBatchFrames frames / kMaxBatchBytes, and never
 // fewer than one frame). Frames are shared buffers (one serialisation per
-// event); the queue keeps only pointers to them. Idle, it holds no heap
-// block larger than a few pointers.
+// event); the queue keeps only pointers to them.
+//
+// The oldest frame and a lone frame's buffer live in the queue itself, so
+// the common case (one frame, written at once) touches no heap block of
+// the connection's; the frames behind it go to a vector used as a FIFO
+// (an index to its first live entry, compacted as it drains). Idle, the
+// queue holds no heap block larger than a few pointers.
 //
 // Thread: owned by one Connection, on its worker's thread.
 class SendQueue {
@@ -29,7 +34,7 @@ class SendQueue {
   using Buffers = std::span<const boost::asio::const_buffer>;
 
   void Push(Frame frame);
-  bool has_pending() const { return !pending_.empty(); }
+  bool has_pending() const { return count_ > in_flight_; }
   bool writing() const { return writing_; }
   // Bytes of the frames not yet handed to a write.
   size_t queued_bytes() const { return queued_bytes_; }
@@ -41,19 +46,32 @@ class SendQueue {
   Buffers TakeBatch(size_t* size);
   // The batch in flight is written (or failed).
   void WriteDone();
-  // Frees the lists' blocks once they grew large (idle connections stay
-  // small); a batch in flight keeps its own.
+  // Frees the blocks once they grew large (idle connections stay small);
+  // a batch in flight keeps its own.
   void ReleaseIdle();
   // Drops every queued frame and frees what is not in flight (the
   // connection ends, or its queue is discarded).
   void Clear();
 
  private:
-  std::vector<Frame> pending_;
+  // The i-th frame held, oldest first (0: head_).
+  const Frame& At(size_t i) const {
+    return i == 0 ? head_ : more_[more_begin_ + i - 1];
+  }
+  // Drops the oldest frame.
+  void PopFront();
+  // Drops the frames behind the first `keep`.
+  void TruncateTo(size_t keep);
+
+  Frame head_;               // the oldest frame held, if any
+  std::vector<Frame> more_;  // the frames behind it, from more_begin_ on
+  size_t more_begin_ = 0;
+  size_t count_ = 0;      // frames held, the batch in flight included
+  size_t in_flight_ = 0;  // frames at the front being written
   size_t queued_bytes_ = 0;
-  std::vector<Frame> in_flight_;
   size_t in_flight_bytes_ = 0;
-  std::vector<boost::asio::const_buffer> buffers_;
+  boost::asio::const_buffer single_;  // a one-frame batch's buffer
+  std::vector<boost::asio::const_buffer> buffers_;  // a larger batch's
   bool writing_ = false;
 };
 

@@ -178,28 +178,40 @@ TlsTransport::Step Tls13RecordTransport::TryWrite() {
 
 TlsTransport::Step Tls13RecordTransport::SealAndSendRecord() {
   constexpr size_t kRecordPlaintext = size_t{1} << 14;
-  // The next record's pieces: views of the frames, sealed where they lie.
-  std::array<asio::const_buffer, 2 * 64> pieces;
-  size_t count = 0;
-  size_t size = 0;
+  size_t size = write_size_ - write_done_;
   size_t piece = write_piece_;
   size_t off = write_piece_off_;
-  while (size < kRecordPlaintext && piece < write_buffers_.size() &&
-         count < pieces.size()) {
-    const asio::const_buffer b = write_buffers_[piece] + off;
-    const size_t take = std::min(b.size(), kRecordPlaintext - size);
-    pieces[count++] = asio::const_buffer(b.data(), take);
-    size += take;
-    if (take == b.size()) {
-      ++piece;
-      off = 0;
-    } else {
-      off += take;
+  uint8_t* scratch = nullptr;
+  size_t sealed = 0;
+  auto seal = [&](std::span<const asio::const_buffer> pieces) {
+    scratch = WriteScratch(Tls13Records::MaxSealedBytes(size));
+    sealed = records_->SealAppDataInto(pieces, size, scratch);
+  };
+  // The next record's pieces: views of the frames, sealed where they lie.
+  if (off == 0 && size <= kRecordPlaintext) {
+    // What is left starts a frame and fits one record (a lone frame, most
+    // often): the frames themselves are the pieces.
+    seal(write_buffers_.subspan(piece));
+    piece = write_buffers_.size();
+  } else {
+    std::array<asio::const_buffer, 2 * 64> cut;
+    size_t count = 0;
+    size = 0;
+    while (size < kRecordPlaintext && piece < write_buffers_.size() &&
+           count < cut.size()) {
+      const asio::const_buffer b = write_buffers_[piece] + off;
+      const size_t take = std::min(b.size(), kRecordPlaintext - size);
+      cut[count++] = asio::const_buffer(b.data(), take);
+      size += take;
+      if (take == b.size()) {
+        ++piece;
+        off = 0;
+      } else {
+        off += take;
+      }
     }
+    seal(std::span<const asio::const_buffer>(cut.data(), count));
   }
-  uint8_t* scratch = WriteScratch(Tls13Records::MaxSealedBytes(size));
-  const size_t sealed = records_->SealAppDataInto(
-      std::span<const asio::const_buffer>(pieces.data(), count), size, scratch);
   if (sealed == 0) return Step::kFailed;
   write_piece_ = piece;
   write_piece_off_ = off;

@@ -55,6 +55,7 @@ void TlsSession::Pump() {
                               ? Transport::kWssTls12
                               : Transport::kWssTls13;
         transport_ = handshake_->Finish(*this);
+        set_send_hot(transport_.get());
         handshake_.reset();
         OnTransportReady({});
         break;

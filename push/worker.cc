@@ -182,16 +182,17 @@ void Worker::Apply(const MembershipChange& change) {
 }
 
 uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
+  const Connection::SendMode mode =
+      deliveries_waiting_.fetch_sub(1, std::memory_order_relaxed) <= 1
+          ? Connection::SendMode::kNow
+          : Connection::SendMode::kDeferred;
   for (const auto& change : d.before) Apply(change);
   uint32_t count = 0;
   if (frame) {
     if (d.server_id != 0 && d.users.empty()) {
       if (auto topic = by_server_.find(d.server_id);
           topic != by_server_.end()) {
-        for (Connection* c : topic->second) {
-          c->Send(frame);
-          ++count;
-        }
+        count = SendToAll(topic->second, frame, mode);
       }
     } else {
       for (int64_t user : d.users) {
@@ -200,7 +201,7 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
         for (Connection* c : it->second) {
           if (c->kind() != Connection::Kind::kMain) continue;
           if (d.server_id != 0 && !c->servers().contains(d.server_id)) continue;
-          c->Send(frame);
+          c->Send(frame, mode);
           ++count;
         }
       }
@@ -210,6 +211,28 @@ uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
   if (count > 0) {
     stats_.frames_delivered.Add(count);
     stats_.bytes_delivered.Add(uint64_t{count} * frame->size());
+  }
+  return count;
+}
+
+uint32_t Worker::SendToAll(const absl::flat_hash_set<Connection*>& topic,
+                           const Frame& frame, Connection::SendMode mode) {
+  // The recipients' state is fetched kPrefetchAhead connections ahead of
+  // the one served, so its cache misses overlap the work (and the write)
+  // for those before it.
+  constexpr int kPrefetchAhead = 8;
+  auto ahead = topic.begin();
+  for (int i = 0; i < kPrefetchAhead && ahead != topic.end(); ++i, ++ahead) {
+    (*ahead)->PrefetchForSend();
+  }
+  uint32_t count = 0;
+  for (Connection* c : topic) {
+    if (ahead != topic.end()) {
+      (*ahead)->PrefetchForSend();
+      ++ahead;
+    }
+    c->Send(frame, mode);
+    ++count;
   }
   return count;
 }

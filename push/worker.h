@@ -104,8 +104,21 @@ class Worker {
   void Register(Connection* c, const std::vector<int64_t>& server_ids);
   void Unregister(Connection* c);
 
+  // Posts a delivery (a call of Deliver) to this thread, counted so that
+  // Deliver knows whether others wait behind it. Any thread.
+  template <typename F>
+  void PostDelivery(F&& f) {
+    deliveries_waiting_.fetch_add(1, std::memory_order_relaxed);
+    Post(std::forward<F>(f));
+  }
+
   // Router operations, run here by the PushServer. Deliver returns the
-  // number of connections `frame` (may be null) was queued for.
+  // number of connections `frame` (may be null) was queued for. With no
+  // other delivery waiting (PostDelivery), an idle recipient's write
+  // starts at once, in the same pass over the recipients (nothing could
+  // be coalesced with it, and a second pass would touch every connection
+  // again); otherwise the writes wait for the worker's flush, so frames of
+  // events arriving together leave in one write per connection.
   uint32_t Deliver(const Delivery& delivery, const Frame& frame);
   void CloseUser(int64_t user_id, const std::string& token, uint16_t code,
                  const std::string& reason);
@@ -137,6 +150,9 @@ class Worker {
 
  private:
   void Flush();
+  // Sends `frame` to every connection of `topic`; returns how many.
+  uint32_t SendToAll(const absl::flat_hash_set<Connection*>& topic,
+                     const Frame& frame, Connection::SendMode mode);
   void Apply(const MembershipChange& change);
   void Subscribe(Connection* c, int64_t server_id);
   void SchedulePing();
@@ -161,6 +177,9 @@ class Worker {
 
   std::vector<std::shared_ptr<Connection>> flush_;
   bool flush_posted_ = false;
+  // Deliveries posted and not yet begun (PostDelivery); written by any
+  // thread. Signed: a Deliver called directly (tests) drives it below 0.
+  std::atomic<int> deliveries_waiting_{0};
 
   absl::flat_hash_set<Connection*> sockets_;
   absl::flat_hash_map<Connection*, PeerLimits::Key> peers_;

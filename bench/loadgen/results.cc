@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "bench/loadgen/mono_clock.h"
+
 namespace herald::bench {
 namespace {
 
@@ -164,6 +166,9 @@ std::string Results::ToJson() const {
   o.Add("duration_s", duration_s);
   o.AddInt("window_start_ns", window_start_ns);
   o.AddInt("window_end_ns", window_end_ns);
+  // CLOCK_REALTIME - CLOCK_MONOTONIC now: puts the window on the wall clock
+  // of bench/sampler.py's samples.
+  o.AddInt("realtime_minus_monotonic_ns", RealtimeMinusMonotonicNs());
   o.Add("bytes_received", bytes_received);
   o.Add("reads", reads);
   o.Add("parse_errors", parse_errors);

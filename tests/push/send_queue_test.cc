@@ -65,5 +65,47 @@ TEST(SendQueueTest, ClearDropsQueuedFramesButKeepsTheWriteInFlight) {
   q.WriteDone();
 }
 
+TEST(SendQueueTest, KeepsOrderAcrossBatchesAndInterleavedPushes) {
+  SendQueue q;
+  int next_in = 0, next_out = 0;
+  auto push = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      q.Push(std::make_shared<const std::string>(std::to_string(next_in++)));
+    }
+  };
+  push(300);
+  while (q.has_pending()) {
+    size_t size = 0;
+    for (const auto& b : q.TakeBatch(&size)) {
+      EXPECT_EQ(std::string(static_cast<const char*>(b.data()), b.size()),
+                std::to_string(next_out++));
+    }
+    if (next_in < 1000) push(70);  // frames arriving during the write
+    q.WriteDone();
+    q.ReleaseIdle();
+  }
+  EXPECT_EQ(next_out, 1000);
+  EXPECT_EQ(q.queued_bytes(), 0u);
+}
+
+TEST(SendQueueTest, ClearDuringABatchOfSeveralKeepsExactlyThatBatch) {
+  SendQueue q;
+  for (char c : std::string("abcd")) q.Push(Bytes(3, c));
+  size_t size = 0;
+  const auto buffers = q.TakeBatch(&size);
+  ASSERT_EQ(buffers.size(), 4u);
+  q.Push(Bytes(3, 'e'));
+  q.Clear();
+  EXPECT_FALSE(q.has_pending());
+  EXPECT_EQ(q.in_flight_bytes(), 12u);
+  EXPECT_EQ(static_cast<const char*>(buffers[3].data())[0], 'd');
+  q.WriteDone();
+  EXPECT_FALSE(q.has_pending());
+  q.Push(Bytes(2, 'f'));  // usable again
+  EXPECT_EQ(q.TakeBatch(&size).size(), 1u);
+  EXPECT_EQ(size, 2u);
+  q.WriteDone();
+}
+
 }  // namespace
 }  // namespace herald::push

@@ -218,16 +218,50 @@ TEST_F(WorkerTest, FramesPendingDuringAWriteGoOutTogether) {
 TEST_F(WorkerTest, EventsWaitingTogetherLeaveInOneWrite) {
   auto a = Connect("a"), b = Connect("b");
   const int before = a->writes;
-  // Three events reach the worker before it gets to flush: one write each
+  // Three events reach the worker before it gets to any: one write each
   // connection, all three frames gathered in order.
-  worker_.Deliver({.payload = "1", .server_id = 10}, MakeTextFrame("1"));
-  worker_.Deliver({.payload = "2", .server_id = 10}, MakeTextFrame("2"));
-  worker_.Deliver({.payload = "3", .server_id = 10}, MakeTextFrame("3"));
-  EXPECT_EQ(a->writes, before);  // nothing written before the flush
+  for (const char* p : {"1", "2", "3"}) {
+    worker_.PostDelivery([this, p] {
+      worker_.Deliver({.payload = p, .server_id = 10}, MakeTextFrame(p));
+    });
+  }
+  EXPECT_EQ(a->writes, before);
   Poll();
   EXPECT_EQ(a->writes, before + 1);
   EXPECT_EQ(a->TakeWritten(), Text("1") + Text("2") + Text("3"));
   EXPECT_EQ(b->TakeWritten(), Text("1") + Text("2") + Text("3"));
+}
+
+TEST_F(WorkerTest, LoneEventIsWrittenInTheDeliveryPass) {
+  auto a = Connect("a"), b = Connect("b");
+  const int before = a->writes;
+  // Nothing waits behind it: each recipient's write starts in Deliver
+  // itself, not from a flush handler run afterwards.
+  bool written_in_pass = false;
+  worker_.PostDelivery([&] {
+    worker_.Deliver({.payload = "1", .server_id = 10}, MakeTextFrame("1"));
+    written_in_pass = a->writes == before + 1 && b->writes == before + 1;
+  });
+  Poll();
+  EXPECT_TRUE(written_in_pass);
+  EXPECT_EQ(a->TakeWritten(), Text("1"));
+  EXPECT_EQ(b->TakeWritten(), Text("1"));
+}
+
+TEST_F(WorkerTest, EventBehindAWriteInFlightWaitsForIt) {
+  auto a = Connect("a");
+  a->stalled = true;  // the first write never completes by itself
+  const int before = a->writes;
+  worker_.PostDelivery([this] {
+    worker_.Deliver({.payload = "1", .server_id = 10}, MakeTextFrame("1"));
+  });
+  Poll();
+  worker_.PostDelivery([this] {
+    worker_.Deliver({.payload = "2", .server_id = 10}, MakeTextFrame("2"));
+  });
+  Poll();
+  EXPECT_EQ(a->writes, before + 1);  // "2" waits behind "1"
+  EXPECT_EQ(a->TakeWritten(), Text("1"));
 }
 
 TEST_F(WorkerTest, WritesCompletedAtOnceKeepTheStreamInOrder) {
