@@ -266,8 +266,10 @@ TEST(ClusterBusTest, CloseUserAndCloseConnectionReachTheRouter) {
 
   // user 0: the user of the channel it arrives on (the session scripts'
   // form).
-  a.Publish(ClusterBus::UserChannel(3),
-            a.bus().EncodeCloseUser(0, "key2", 4004, "session closed"));
+  ASSERT_TRUE(
+      a.Publish(ClusterBus::UserChannel(3),
+                a.bus().EncodeCloseUser(0, "key2", 4004, "session closed"))
+          .ok());
   ASSERT_EQ(b.router().closed_users().size(), 2u);
   EXPECT_EQ(b.router().closed_users()[1].user_id, 3);
   EXPECT_EQ(b.router().closed_users()[1].token, "key2");
