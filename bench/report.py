@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chat_report  # noqa: E402  (bench/chat_report.py: section 5)
+
 SERVERS = ["herald", "nchan", "node", "beast", "floor", "floor-batched"]
 PEERS = ["nchan", "node", "beast", "floor", "floor-batched"]
 # The batched floor (herald-floor --batch) runs in fan-out only.
@@ -920,7 +923,7 @@ def anomalies(runs):
         if (r.get("foreign_cpu_percent") or 0) > 10:
             out.append(f"{name}: processes outside the benchmark used {r['foreign_cpu_percent']:.0f}% "
                        f"of a core on average during this run")
-        if r.get("scenario") != "idle" and lg.get("deliveries", 0) == 0:
+        if r.get("scenario") not in ("idle", "chat") and lg.get("deliveries", 0) == 0:
             out.append(f"{name}: no deliveries")
         if r.get("scenario") == "cluster":
             total = lg.get("events_published_total") or 0
@@ -1130,11 +1133,25 @@ def main():
     }
     res["tables"] = build_tables(runs, plan.get("window"))
     res["anomalies"] = anomalies(runs)
+    res["tables"]["chat"] = chat_report.chat_tables(runs, a.raw)  # section 5
+    res["anomalies"] += chat_report.chat_anomalies(res["tables"]["chat"])
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
+    md = markdown(res)
+    chat_md = chat_report.chat_markdown(res["tables"]["chat"])
+    if chat_md:
+        md = md.replace("## Anomalies seen", chat_md + "## Anomalies seen", 1)
+        with open(os.path.join(a.out, "chat.md"), "w") as f:  # bench/results/chat-latest.md
+            f.write(f"Run {res['timestamp']}" + (" (quick)" if plan.get("quick") else "") +
+                    f", {res['machine']['cpu']} × {res['machine']['cores']} cores; servers on core 0, "
+                    "load generator on core 1; `bench/run` scenario chat (bench/README.md).\n\n")
+            f.write(chat_md)
     with open(os.path.join(a.out, "results.md"), "w") as f:
-        f.write(markdown(res))
+        f.write(md)
     gnuplot(res, a.out)
+    chat_report.chat_chart(res["tables"]["chat"], a.out,
+                           f"herald chat-shaped workload {res['timestamp']}" +
+                           (" (quick)" if plan.get("quick") else ""))
 
 
 if __name__ == "__main__":

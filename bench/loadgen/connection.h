@@ -25,6 +25,7 @@ struct Connection {
   int fd = -1;
   State state = State::kIdle;
   SSL* ssl = nullptr;
+  int64_t index = 0;  // population connection number (MembershipPlan)
   int64_t user = 0;
   int64_t started_ns = 0;  // connect; later: last TCP_QUICKACK=0
   std::string in;   // carried bytes: handshake response or a partial frame

@@ -20,7 +20,8 @@ uint32_t* Low32(std::atomic<uint64_t>* a) {
 
 EventRing::EventRing() : slots_(new Slot[kSize]) {}
 
-bool EventRing::Claim(uint64_t seq, uint32_t expected, int64_t publish_ns) {
+bool EventRing::Claim(uint64_t seq, uint32_t expected, int64_t publish_ns,
+                      uint16_t tag) {
   Slot& s = slots_[seq & (kSize - 1)];
   bool abandoned = false;
   uint64_t old = s.seq.load(std::memory_order_relaxed);
@@ -29,6 +30,7 @@ bool EventRing::Claim(uint64_t seq, uint32_t expected, int64_t publish_ns) {
   s.seq.store(~uint64_t{0}, std::memory_order_release);
   s.received.store(0, std::memory_order_relaxed);
   s.expected = expected;
+  s.tag = tag;
   s.publish_ns = publish_ns;
   s.finished.store(expected == 0 ? 1 : 0, std::memory_order_relaxed);
   s.seq.store(seq, std::memory_order_release);
@@ -45,6 +47,22 @@ bool EventRing::OnReceipt(uint64_t seq) {
     Finish();
   }
   return true;
+}
+
+EventRing::Receipt EventRing::OnTaggedReceipt(uint64_t seq) {
+  Slot& s = slots_[seq & (kSize - 1)];
+  Receipt out;
+  if (s.seq.load(std::memory_order_acquire) != seq) return out;
+  out.owned = true;
+  out.tag = s.tag;
+  out.publish_ns = s.publish_ns;
+  uint32_t r = s.received.fetch_add(1, std::memory_order_acq_rel) + 1;
+  out.duplicate = r > s.expected;
+  if (r == s.expected &&
+      s.finished.exchange(1, std::memory_order_acq_rel) == 0) {
+    Finish();
+  }
+  return out;
 }
 
 bool EventRing::Abandon(uint64_t seq) {

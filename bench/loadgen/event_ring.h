@@ -24,10 +24,20 @@ class EventRing {
 
   // Prepares the slot for `seq`. If the slot still holds an unfinished
   // event it is abandoned first (returns true then).
-  bool Claim(uint64_t seq, uint32_t expected, int64_t publish_ns);
+  // `tag` is the caller's label for the event (the chat sweep's step).
+  bool Claim(uint64_t seq, uint32_t expected, int64_t publish_ns,
+             uint16_t tag = 0);
   // A delivery of event `seq` was parsed. Returns false when `seq` does not
   // own its slot any more (a late receipt after the slot was reused).
   bool OnReceipt(uint64_t seq);
+  // OnReceipt that also tells what the slot knows of the event.
+  struct Receipt {
+    bool owned = false;      // the slot still holds `seq`
+    bool duplicate = false;  // more receipts than expected
+    uint16_t tag = 0;
+    int64_t publish_ns = 0;
+  };
+  Receipt OnTaggedReceipt(uint64_t seq);
   // Finishes `seq` without completion unless it already finished. Returns
   // true when this call finished it.
   bool Abandon(uint64_t seq);
@@ -48,6 +58,7 @@ class EventRing {
     std::atomic<uint32_t> received{0};
     std::atomic<uint32_t> finished{1};
     uint32_t expected = 0;
+    uint16_t tag = 0;
     int64_t publish_ns = 0;
   };
 

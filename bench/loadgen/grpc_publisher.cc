@@ -74,6 +74,15 @@ bool GrpcPublisher::Publish(uint64_t seq, int64_t server, int64_t ns) {
   } else {
     m->set_text(buf, n);
   }
+  return Write();
+}
+
+bool GrpcPublisher::PublishChat(const ChatEvent& e, int64_t ns) {
+  e.ToProto(ns, &request_);
+  return Write();
+}
+
+bool GrpcPublisher::Write() {
   if (writer_->Write(request_)) return true;
   // The stream broke: learn why, count the event as failed, start anew.
   ++errors_;

@@ -23,6 +23,7 @@ class GrpcPublisher : public Publisher {
 
   bool Start(std::string* error) override;
   bool Publish(uint64_t seq, int64_t server, int64_t ns) override;
+  bool PublishChat(const ChatEvent& e, int64_t ns) override;
   void Finish() override;
 
   uint64_t errors() const override { return errors_; }
@@ -31,6 +32,7 @@ class GrpcPublisher : public Publisher {
 
  private:
   void OpenStream();
+  bool Write();
   void CloseStream(bool count_failure);
 
   std::string address_;

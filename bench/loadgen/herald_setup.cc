@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -64,8 +65,21 @@ struct Call {
 
 }  // namespace
 
-bool HeraldSetup::Run(int64_t first_user, int count, const ServerPlan& plan,
+std::vector<int64_t> HeraldSetup::UsersOf(int64_t first, int count,
+                                          const MembershipPlan& plan) {
+  std::vector<int64_t> users;
+  users.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    users.push_back(plan.UserOfConnection(first + i));
+  }
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  return users;
+}
+
+bool HeraldSetup::Run(int64_t first, int count, const MembershipPlan& plan,
                       std::string* error) {
+  const std::vector<int64_t> users = UsersOf(first, count, plan);
   auto created = herald::tools::CreateHeraldChannel(address_, auth_);
   if (!created.ok()) {
     *error = std::string(created.status().message());
@@ -85,8 +99,7 @@ bool HeraldSetup::Run(int64_t first_user, int count, const ServerPlan& plan,
   auto deadline = [] {
     return std::chrono::system_clock::now() + std::chrono::seconds(60);
   };
-  for (int i = 0; i < count; ++i) {
-    int64_t user = first_user + i;
+  for (int64_t user : users) {
     using C =
         Call<herald::v1::OpenSessionRequest, herald::v1::OpenSessionResponse>;
     auto* call = new C;
@@ -103,8 +116,7 @@ bool HeraldSetup::Run(int64_t first_user, int count, const ServerPlan& plan,
                                });
   }
   std::vector<int32_t> servers;
-  for (int i = 0; i < count; ++i) {
-    int64_t user = first_user + i;
+  for (int64_t user : users) {
     using C = Call<herald::v1::SetMembershipsRequest,
                    herald::v1::SetMembershipsResponse>;
     auto* call = new C;

@@ -2,8 +2,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
-#include "bench/loadgen/server_plan.h"
+#include "bench/loadgen/membership_plan.h"
 #include "tools/heraldctl/grpc_client_auth.h"
 
 namespace herald::bench {
@@ -18,12 +19,15 @@ class HeraldSetup {
   HeraldSetup(std::string address, herald::tools::GrpcClientAuth auth)
       : address_(std::move(address)), auth_(std::move(auth)) {}
 
-  // Users first_user .. first_user+count-1. Returns false and sets *error
-  // when a call failed.
-  bool Run(int64_t first_user, int count, const ServerPlan& plan,
+  // The users of population connections first .. first+count-1 (each user
+  // once). Returns false and sets *error when a call failed.
+  bool Run(int64_t first, int count, const MembershipPlan& plan,
            std::string* error);
 
  private:
+  static std::vector<int64_t> UsersOf(int64_t first, int count,
+                                      const MembershipPlan& plan);
+
   std::string address_;
   herald::tools::GrpcClientAuth auth_;
 };

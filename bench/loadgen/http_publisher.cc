@@ -85,6 +85,17 @@ bool HttpPublisher::Connect(Link& link, std::string* error) {
 }
 
 bool HttpPublisher::Publish(uint64_t seq, int64_t server, int64_t ns) {
+  char body[EventBody::kMaxSize];
+  size_t body_len = EventBody::Write(seq, server, ns, body);
+  return Send(server, body, body_len);
+}
+
+bool HttpPublisher::PublishChat(const ChatEvent& e, int64_t ns) {
+  e.WriteJson(ns, &chat_body_);
+  return Send(e.server, chat_body_.data(), chat_body_.size());
+}
+
+bool HttpPublisher::Send(int64_t server, const char* body, size_t body_len) {
   Link& link = links_[next_link_];
   next_link_ = (next_link_ + 1) % links_.size();
   while (link.fd >= 0 && link.outstanding >= kMaxOutstanding) {
@@ -98,8 +109,6 @@ bool HttpPublisher::Publish(uint64_t seq, int64_t server, int64_t ns) {
       return false;
     }
   }
-  char body[EventBody::kMaxSize];
-  size_t body_len = EventBody::Write(seq, server, ns, body);
   int32_t s32 = static_cast<int32_t>(server);
   request_.assign("POST ");
   template_.Expand(0, std::span<const int32_t>(&s32, 1), &request_);

@@ -21,6 +21,7 @@ class HttpPublisher : public Publisher {
 
   bool Start(std::string* error) override;
   bool Publish(uint64_t seq, int64_t server, int64_t ns) override;
+  bool PublishChat(const ChatEvent& e, int64_t ns) override;
   void Finish() override;
 
   uint64_t errors() const override { return errors_; }
@@ -37,6 +38,8 @@ class HttpPublisher : public Publisher {
   };
 
   bool Connect(Link& link, std::string* error);
+  // POSTs `body` for `server` on the next connection.
+  bool Send(int64_t server, const char* body, size_t body_len);
   // Reads whatever replies arrived; waits up to timeout_ms for the first
   // byte when `wait` is set. Returns false when the connection broke.
   bool Drain(Link& link, int timeout_ms);
@@ -48,6 +51,7 @@ class HttpPublisher : public Publisher {
   std::vector<Link> links_;
   size_t next_link_ = 0;
   std::string request_;
+  std::string chat_body_;
   uint64_t errors_ = 0;
   std::string last_error_;
 };

@@ -12,10 +12,12 @@
 #include <fstream>
 #include <thread>
 
+#include "bench/loadgen/chat_sweep.h"
 #include "bench/loadgen/grpc_publisher.h"
 #include "bench/loadgen/herald_setup.h"
 #include "bench/loadgen/http_publisher.h"
 #include "bench/loadgen/mono_clock.h"
+#include "bench/loadgen/server_plan.h"
 #include "bench/loadgen/split_mix.h"
 
 namespace herald::bench {
@@ -38,6 +40,8 @@ const char* ModeName(Mode m) {
       return "idle";
     case Mode::kServers:
       return "servers";
+    case Mode::kChat:
+      return "chat";
   }
   return "?";
 }
@@ -65,12 +69,31 @@ void SleepNs(int64_t ns) {
   nanosleep(&ts, nullptr);
 }
 
+std::unique_ptr<ChatPlan> MakeChatPlan(const Options& o) {
+  if (o.mode != Mode::kChat) return nullptr;
+  ChatPlan::Params p;
+  p.connections = o.population;
+  p.servers = o.servers;
+  p.seed = o.seed;
+  return std::make_unique<ChatPlan>(p);
+}
+
 }  // namespace
 
 LoadRun::LoadRun(const Options& options)
     : options_(options),
-      plan_(options.servers, options.memberships, options.seed),
-      state_(options.servers) {}
+      chat_plan_(MakeChatPlan(options)),
+      state_(options.servers) {
+  if (chat_plan_ != nullptr) {
+    plan_ = std::make_unique<ChatPlan>(*chat_plan_);
+    chat_stats_ = std::make_unique<ChatPlanStats>(*chat_plan_);
+    fprintf(stderr, "loadgen: %s\n", chat_stats_->Text().c_str());
+    results_.chat_plan_json = chat_stats_->Json();
+  } else {
+    plan_ = std::make_unique<ServerPlan>(options.servers, options.memberships,
+                                         options.seed);
+  }
+}
 
 LoadRun::~LoadRun() {
   state_.Stop();
@@ -117,8 +140,7 @@ bool LoadRun::Prepare(std::string* error) {
       options_.connections > 0) {
     int64_t t = MonoNowNs();
     HeraldSetup setup(options_.grpc, options_.grpc_auth);
-    if (!setup.Run(options_.user_offset + 1, options_.connections, plan_,
-                   error)) {
+    if (!setup.Run(options_.user_offset, options_.connections, *plan_, error)) {
       return false;
     }
     fprintf(stderr, "loadgen: herald setup of %d users took %.2fs\n",
@@ -144,7 +166,8 @@ void LoadRun::StartWorkers() {
     c.user_offset = options_.user_offset;
     c.sources = sources;
     c.urls = &urls_;
-    c.plan = &plan_;
+    c.plan = plan_.get();
+    c.chat = options_.mode == Mode::kChat;
     c.ssl_ctx = ssl_ctx_;
     c.connect_rate = options_.connect_rate / t;
     c.max_in_flight = std::max(1, (options_.max_handshakes + t - 1) / t);
@@ -339,14 +362,7 @@ void LoadRun::RunTraffic() {
         true);
     return;
   }
-  std::unique_ptr<Publisher> publisher;
-  if (options_.target == Target::kHerald) {
-    publisher = std::make_unique<GrpcPublisher>(
-        options_.grpc, options_.grpc_auth, options_.text_bytes);
-  } else {
-    publisher = std::make_unique<HttpPublisher>(options_.publish_url,
-                                                options_.publish_connections);
-  }
+  std::unique_ptr<Publisher> publisher = MakePublisher();
   std::string error;
   if (!publisher->Start(&error)) {
     results_.note = "publisher: " + error;
@@ -380,6 +396,76 @@ void LoadRun::RunTraffic() {
   r.publish_last_error = publisher->last_error();
   r.deliveries_expected_total = expected_total_;
   r.server_recipients = publisher->recipients();
+}
+
+std::unique_ptr<Publisher> LoadRun::MakePublisher() {
+  if (options_.target == Target::kHerald) {
+    return std::make_unique<GrpcPublisher>(options_.grpc, options_.grpc_auth,
+                                           options_.text_bytes);
+  }
+  return std::make_unique<HttpPublisher>(options_.publish_url,
+                                         options_.publish_connections);
+}
+
+void LoadRun::RunChat() {
+  std::unique_ptr<Publisher> publisher = MakePublisher();
+  std::string error;
+  if (!publisher->Start(&error)) {
+    results_.note = "publisher: " + error;
+    fprintf(stderr, "loadgen: %s\n", results_.note.c_str());
+    return;
+  }
+  ChatSweep sweep(options_, chat_stats_->members(), chat_plan_->users(),
+                  &state_);
+  window_start_ns_ = MonoNowNs();
+  window_end_ns_ = window_start_ns_ + 3600 * kSecond;
+  MarkWindowStart();
+  std::thread pub([&] {
+    sweep.Run(publisher.get());
+    publisher->Finish();
+    publishing_done_.store(true);
+  });
+  SleepUntil(window_end_ns_, true);
+  pub.join();
+  window_end_ns_ = MonoNowNs();
+  MarkWindowEnd();
+  chat_steps_ = sweep.steps();
+  Results& r = results_;
+  r.events_published = sweep.published();
+  r.events_published_total = sweep.published();
+  r.events_incomplete = state_.ring().abandoned();
+  r.events_complete = r.events_published_total -
+                      std::min(r.events_published_total, r.events_incomplete);
+  r.publish_errors = publisher->errors();
+  r.publish_last_error = publisher->last_error();
+  r.deliveries_expected_total = sweep.expected();
+  r.server_recipients = publisher->recipients();
+}
+
+// Adds the workers' side of every chat step (after they were joined).
+void LoadRun::CollectChat() {
+  Results& r = results_;
+  r.chat_steps = chat_steps_;
+  for (auto& w : workers_) r.chat_late += w->stats().chat_late.Get();
+  for (size_t k = 0; k < r.chat_steps.size(); ++k) {
+    ChatStep& st = r.chat_steps[k];
+    LatencyHistogram merged;
+    for (auto& w : workers_) {
+      const ChatStepStats& ws = w->stats().chat_steps[k];
+      st.received += ws.received.Get();
+      st.duplicates += ws.duplicates.Get();
+      st.deliveries += ws.deliveries.Get();
+      merged.Merge(ws.latency_us);
+    }
+    if (st.skipped) continue;
+    st.events_per_s = static_cast<double>(st.events_window) / st.duration_s;
+    st.deliveries_per_s = static_cast<double>(st.deliveries) / st.duration_s;
+    st.latency_count = merged.count();
+    st.p50_us = merged.Quantile(0.50);
+    st.p99_us = merged.Quantile(0.99);
+    st.p999_us = merged.Quantile(0.999);
+    st.max_us = merged.max();
+  }
 }
 
 void LoadRun::Barrier() {
@@ -481,6 +567,8 @@ int LoadRun::Run() {
   if (any) {
     if (options_.mode == Mode::kIdle) {
       RunIdle();
+    } else if (options_.mode == Mode::kChat) {
+      RunChat();
     } else {
       RunTraffic();
     }
@@ -506,13 +594,14 @@ int LoadRun::Run() {
   results_.p99_us = merged.Quantile(0.99);
   results_.p999_us = merged.Quantile(0.999);
   results_.max_us = merged.max();
+  if (options_.mode == Mode::kChat) CollectChat();
   if (!options_.json.empty()) {
     std::ofstream f(options_.json);
     f << results_.ToJson();
     if (!f)
       fprintf(stderr, "loadgen: cannot write %s\n", options_.json.c_str());
   }
-  printf("%s\n", results_.Summary().c_str());
+  printf("%s\n%s", results_.Summary().c_str(), results_.ChatSummary().c_str());
   fflush(stdout);
   if (!any) return 1;
   if (options_.mode != Mode::kIdle && results_.deliveries_total == 0) return 1;

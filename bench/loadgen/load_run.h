@@ -8,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/loadgen/chat_plan.h"
+#include "bench/loadgen/chat_plan_stats.h"
 #include "bench/loadgen/cpu_sampler.h"
+#include "bench/loadgen/membership_plan.h"
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/publisher.h"
 #include "bench/loadgen/results.h"
 #include "bench/loadgen/run_state.h"
-#include "bench/loadgen/server_plan.h"
 #include "bench/loadgen/url_template.h"
 #include "bench/loadgen/worker.h"
 
@@ -39,6 +41,10 @@ class LoadRun {
   void Barrier();
   void RunTraffic();
   void RunIdle();
+  std::unique_ptr<Publisher> MakePublisher();
+  // --mode=chat: the sweep (ChatSweep) on the publisher thread.
+  void RunChat();
+  void CollectChat();
   void PublishLoop(Publisher* publisher, int64_t t0, int64_t end);
   void SleepUntil(int64_t deadline_ns, bool progress);
   void PrintProgress(int64_t now);
@@ -49,7 +55,9 @@ class LoadRun {
 
   const Options& options_;
   std::vector<UrlTemplate> urls_;  // one per --url, all ws or all wss
-  ServerPlan plan_;
+  std::unique_ptr<MembershipPlan> plan_;
+  std::unique_ptr<ChatPlan> chat_plan_;  // --mode=chat; plan_ is a copy
+  std::unique_ptr<ChatPlanStats> chat_stats_;
   RunState state_;
   SSL_CTX* ssl_ctx_ = nullptr;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -59,6 +67,7 @@ class LoadRun {
   uint64_t published_window_ = 0;
   uint64_t published_total_ = 0;
   uint64_t expected_total_ = 0;
+  std::vector<ChatStep> chat_steps_;
   std::atomic<uint64_t> published_progress_{0};
   std::atomic<bool> publishing_done_{false};
 

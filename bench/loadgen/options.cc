@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "bench/loadgen/chat_plan.h"
+
 namespace herald::bench {
 namespace {
 
@@ -37,6 +39,18 @@ bool ToBool(std::string_view v, bool* out) {
   return true;
 }
 
+std::vector<std::string> SplitComma(std::string_view v);
+
+bool ToRates(std::string_view v, std::vector<double>* out) {
+  out->clear();
+  for (const std::string& r : SplitComma(v)) {
+    double x = 0;
+    if (!ToDouble(r, &x)) return false;
+    out->push_back(x);
+  }
+  return !out->empty() && out->size() <= 16;
+}
+
 std::vector<std::string> SplitComma(std::string_view v) {
   std::vector<std::string> out;
   while (!v.empty()) {
@@ -49,10 +63,32 @@ std::vector<std::string> SplitComma(std::string_view v) {
   return out;
 }
 
+// --mode=chat's defaults and checks.
+bool FinishChat(Options* o, bool have_servers, bool have_memberships,
+                std::string* error) {
+  if (have_memberships) {
+    *error =
+        "--memberships does not apply to --mode=chat (the plan draws them)";
+    return false;
+  }
+  if (o->population == 0) o->population = o->connections;
+  if (o->user_offset + o->connections > o->population) {
+    *error = "--user_offset + --connections exceed --population";
+    return false;
+  }
+  if (!have_servers) o->servers = ChatPlan::DefaultServers(o->population);
+  if (o->rates.empty()) o->rates = {o->rate};
+  if (!o->publisher) {
+    *error = "--mode=chat runs in one publishing process (--publisher=1)";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 const char* Options::Usage() {
-  return "usage: herald-loadgen --mode=fanout|idle|servers "
+  return "usage: herald-loadgen --mode=fanout|idle|servers|chat "
          "--target=herald|http\n"
          "  --url=wss://127.0.0.1:PORT/?token={token}  ({token} {user} "
          "{server} {servers})\n"
@@ -70,7 +106,10 @@ const char* Options::Usage() {
          "  [--memberships=10] [--seed=1] [--json=FILE] [--progress=1]\n"
          "  [--setup=1] [--delayed_ack=0] [--barrier_dir=DIR "
          "--barrier_count=P]\n"
-         "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0]\n";
+         "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0]\n"
+         "  chat: [--population=CONNECTIONS] [--rates=100,200,0] "
+         "[--step_s=4]\n"
+         "    [--step_warmup_s=1]\n";
 }
 
 bool Options::Parse(int argc, char** argv, std::string* error) {
@@ -98,6 +137,8 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
         mode = Mode::kIdle;
       } else if (v == "servers") {
         mode = Mode::kServers;
+      } else if (v == "chat") {
+        mode = Mode::kChat;
       } else {
         ok = false;
       }
@@ -189,6 +230,15 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
     } else if (name == "text_bytes") {
       ok = ToInt(v, &n) && n >= 0 && n <= (1 << 20);
       text_bytes = static_cast<int>(n);
+    } else if (name == "population") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 10000000;
+      population = n;
+    } else if (name == "rates") {
+      ok = ToRates(v, &rates);
+    } else if (name == "step_s") {
+      ok = ToDouble(v, &step_s) && step_s > 0;
+    } else if (name == "step_warmup_s") {
+      ok = ToDouble(v, &step_warmup_s);
     } else if (name == "setup") {
       ok = ToBool(v, &setup);
     } else {
@@ -204,7 +254,9 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
     *error = "--url is required";
     return false;
   }
-  if (mode != Mode::kServers) {
+  if (mode == Mode::kChat) {
+    if (!FinishChat(this, have_servers, have_memberships, error)) return false;
+  } else if (mode != Mode::kServers) {
     // fanout and idle: every user is a member of server 1 only.
     if (have_servers || have_memberships) {
       *error = "--servers/--memberships apply to --mode=servers only";

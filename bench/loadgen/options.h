@@ -8,7 +8,7 @@
 
 namespace herald::bench {
 
-enum class Mode { kFanout, kIdle, kServers };
+enum class Mode { kFanout, kIdle, kServers, kChat };
 enum class Target { kHerald, kHttp };
 
 // The parsed command line. Built once by the main thread before any other
@@ -59,6 +59,14 @@ struct Options {
   // wait_s) until barrier_count such files exist; then traffic starts.
   std::string barrier_dir;
   int barrier_count = 0;
+  // --mode=chat (bench/README.md "chat"): the whole population's connection
+  // count (default: --connections), the sweep's offered rates in events/s
+  // (0: closed loop, --window events in flight), each step's warm-up and
+  // measured seconds. --servers defaults to ChatPlan::DefaultServers.
+  int64_t population = 0;
+  std::vector<double> rates;
+  double step_s = 4;
+  double step_warmup_s = 1;
 
   // Parses `--name=value` flags. On failure returns false and sets *error.
   bool Parse(int argc, char** argv, std::string* error);

@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <string>
 
+#include "bench/loadgen/chat_event.h"
+
 namespace herald::bench {
 
-// Publishes message_created events to one kind of server. Created, used and
+// Publishes events to one kind of server. Created, used and
 // destroyed by the publisher thread only.
 class Publisher {
  public:
@@ -16,6 +18,8 @@ class Publisher {
   // Sends event `seq` for `server`, stamped `ns`. May block for flow
   // control. Returns false when the event could not be sent.
   virtual bool Publish(uint64_t seq, int64_t server, int64_t ns) = 0;
+  // The chat scenario: sends `e` (any kind), stamped `ns`.
+  virtual bool PublishChat(const ChatEvent& e, int64_t ns) = 0;
   // Ends the stream and collects the outstanding replies.
   virtual void Finish() = 0;
 

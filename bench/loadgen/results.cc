@@ -58,11 +58,47 @@ class JsonObject {
     out_->append(v ? "true" : "false");
   }
   void Close() { out_->push_back('}'); }
+  void Raw(const char* k, const std::string& json) {
+    Key(k);
+    out_->append(json);
+  }
 
  private:
   std::string* out_;
   bool first_ = true;
 };
+
+void ChatStepJson(const ChatStep& st, std::string* out) {
+  JsonObject c(out);
+  c.Add("rate", st.rate);
+  c.Add("skipped", st.skipped);
+  c.Add("duration_s", st.duration_s);
+  c.Add("wall_start", st.wall_start);
+  c.Add("wall_end", st.wall_end);
+  c.Add("events", st.events);
+  c.Add("events_window", st.events_window);
+  c.Add("expected", st.expected);
+  c.Add("received", st.received);
+  c.AddInt("lost", static_cast<int64_t>(st.expected) -
+                       static_cast<int64_t>(st.received));
+  c.Add("duplicates", st.duplicates);
+  c.Add("abandoned", st.abandoned);
+  c.Add("deliveries", st.deliveries);
+  c.Add("events_per_s", st.events_per_s);
+  c.Add("deliveries_per_s", st.deliveries_per_s);
+  c.Add("loadgen_cpu_percent", st.loadgen_cpu_percent);
+  c.Key("latency_us");
+  {
+    JsonObject l(out);
+    l.Add("count", st.latency_count);
+    l.Add("p50", st.p50_us);
+    l.Add("p99", st.p99_us);
+    l.Add("p999", st.p999_us);
+    l.Add("max", st.max_us);
+    l.Close();
+  }
+  c.Close();
+}
 
 }  // namespace
 
@@ -161,8 +197,40 @@ std::string Results::ToJson() const {
   }
   out.push_back(']');
   o.Add("note", note);
+  if (!chat_plan_json.empty()) {
+    o.Raw("chat_plan", chat_plan_json);
+    o.Add("chat_late", chat_late);
+    o.Key("chat_steps");
+    out.push_back('[');
+    for (size_t i = 0; i < chat_steps.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      ChatStepJson(chat_steps[i], &out);
+    }
+    out.push_back(']');
+  }
   o.Close();
   out.push_back('\n');
+  return out;
+}
+
+std::string Results::ChatSummary() const {
+  std::string out;
+  for (const ChatStep& st : chat_steps) {
+    char buf[384];
+    snprintf(buf, sizeof buf,
+             "chat step rate=%.0f: %.0f events/s, %.0f deliveries/s; latency "
+             "us p50=%llu p99=%llu p99.9=%llu; expected=%llu received=%llu "
+             "duplicates=%llu; loadgen cpu %.0f%%\n",
+             st.rate, st.events_per_s, st.deliveries_per_s,
+             static_cast<unsigned long long>(st.p50_us),
+             static_cast<unsigned long long>(st.p99_us),
+             static_cast<unsigned long long>(st.p999_us),
+             static_cast<unsigned long long>(st.expected),
+             static_cast<unsigned long long>(st.received),
+             static_cast<unsigned long long>(st.duplicates),
+             st.loadgen_cpu_percent);
+    out += buf;
+  }
   return out;
 }
 

@@ -9,6 +9,33 @@
 
 namespace herald::bench {
 
+// One step of the chat sweep (--mode=chat --rates): what the publisher did
+// and what the workers received, both inside the step's measured window
+// and, for exactness, for all the events the step published.
+struct ChatStep {
+  double rate = 0;        // offered events/s; 0 = closed loop
+  bool skipped = false;   // not run: an earlier step saturated the server
+  double duration_s = 0;  // the measured window
+  // The window on CLOCK_REALTIME (seconds), as bench/sampler.py stamps.
+  double wall_start = 0;
+  double wall_end = 0;
+  uint64_t events = 0;         // published by the step, warm-up included
+  uint64_t events_window = 0;  // published inside the window
+  uint64_t expected = 0;       // receipts the step's events should get
+  uint64_t received = 0;       // first receipts of the step's events
+  uint64_t duplicates = 0;     // receipts beyond the expected
+  uint64_t abandoned = 0;      // events not complete within the timeout
+  uint64_t deliveries = 0;     // receipts inside the window
+  double events_per_s = 0;
+  double deliveries_per_s = 0;
+  double loadgen_cpu_percent = 0;  // this process inside the window
+  uint64_t latency_count = 0;
+  uint64_t p50_us = 0;
+  uint64_t p99_us = 0;
+  uint64_t p999_us = 0;
+  uint64_t max_us = 0;
+};
+
 // Every figure of one run, filled by the main thread after the workers and
 // the publisher stopped. Rendered as one JSON object and a summary line.
 struct Results {
@@ -75,8 +102,15 @@ struct Results {
   std::vector<int> affinity;
   double loadgen_cores_busy_percent = 0;
   std::string note;
+  // --mode=chat: the population (ChatPlanStats::Json), the steps, and
+  // receipts of events that had left the ring.
+  std::string chat_plan_json;
+  std::vector<ChatStep> chat_steps;
+  uint64_t chat_late = 0;
 
   std::string ToJson() const;
+  // One line per chat step.
+  std::string ChatSummary() const;
   std::string Summary() const;
 };
 

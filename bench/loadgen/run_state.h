@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bench/loadgen/event_ring.h"
+#include "bench/loadgen/worker_stats.h"
 
 namespace herald::bench {
 
@@ -43,6 +44,23 @@ class RunState {
     return window_end_.load(std::memory_order_relaxed);
   }
 
+  // The chat sweep's step windows: receipts inside [start, end) of step k
+  // count towards step k. Set by the publisher thread before the step.
+  void SetStepWindow(int k, int64_t start_ns, int64_t end_ns) {
+    step_end_[k].store(end_ns, std::memory_order_relaxed);
+    step_start_[k].store(start_ns, std::memory_order_release);
+  }
+  // The step whose window holds `ns`, or -1.
+  int StepAt(int64_t ns) const {
+    for (int k = 0; k < kMaxChatSteps; ++k) {
+      if (ns >= step_start_[k].load(std::memory_order_acquire) &&
+          ns < step_end_[k].load(std::memory_order_relaxed)) {
+        return k;
+      }
+    }
+    return -1;
+  }
+
   void Stop() { stop_.store(true, std::memory_order_release); }
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
 
@@ -53,6 +71,8 @@ class RunState {
   std::atomic<int64_t> window_start_{std::numeric_limits<int64_t>::max()};
   std::atomic<int64_t> window_end_{std::numeric_limits<int64_t>::max()};
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> step_start_[kMaxChatSteps] = {};
+  std::atomic<int64_t> step_end_[kMaxChatSteps] = {};
 };
 
 }  // namespace herald::bench

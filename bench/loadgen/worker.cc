@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "bench/loadgen/chat_event.h"
 #include "bench/loadgen/event_body.h"
 #include "bench/loadgen/fd_bio.h"
 #include "bench/loadgen/mono_clock.h"
@@ -60,7 +61,8 @@ Worker::Worker(WorkerConfig config, RunState* state)
   conns_.resize(mine);
   for (int j = 0; j < mine; ++j) {
     int64_t i = static_cast<int64_t>(j) * config_.threads + config_.index;
-    conns_[j].user = config_.user_offset + 1 + i;
+    conns_[j].index = config_.user_offset + i;
+    conns_[j].user = config_.plan->UserOfConnection(conns_[j].index);
   }
 }
 
@@ -81,7 +83,7 @@ void Worker::Join() {
 
 const UrlTemplate& Worker::UrlOf(const Connection& c) const {
   const std::vector<UrlTemplate>& urls = *config_.urls;
-  auto i = static_cast<uint64_t>(c.user - config_.user_offset - 1);
+  auto i = static_cast<uint64_t>(c.index - config_.user_offset);
   return urls[i % urls.size()];
 }
 
@@ -438,6 +440,10 @@ void Worker::OnFrame(Connection& c, uint8_t b0, const char* payload, size_t n) {
 }
 
 void Worker::Deliver(const char* p, size_t n) {
+  if (config_.chat) {
+    DeliverChat(p, n);
+    return;
+  }
   uint64_t seq = 0;
   int64_t ns = 0;
   int64_t server = 0;
@@ -455,6 +461,37 @@ void Worker::Deliver(const char* p, size_t n) {
     stats_.latency_us.Record(lat > 0 ? static_cast<uint64_t>(lat) / 1000 : 0);
   }
   if (!exact) stats_.shape_mismatches.Add();
+}
+
+// A chat event: counted for its own step (exactness) and for the step whose
+// window it arrived in (throughput, latency). Events without a "T<ns>"
+// stamp take their publish time from the ring.
+void Worker::DeliverChat(const char* p, size_t n) {
+  uint64_t seq = 0;
+  int64_t server = 0;
+  int64_t ns = 0;
+  if (!ChatEvent::Parse(p, n, &seq, &server, &ns)) {
+    stats_.parse_errors.Add();
+    return;
+  }
+  stats_.deliveries_total.Add();
+  stats_.frame_payload_bytes.Set(n);
+  EventRing::Receipt r = state_->ring().OnTaggedReceipt(seq);
+  if (r.owned && r.tag < kMaxChatSteps) {
+    ChatStepStats& own = stats_.chat_steps[r.tag];
+    (r.duplicate ? own.duplicates : own.received).Add();
+    if (ns == 0) ns = r.publish_ns;
+  } else {
+    stats_.chat_late.Add();
+  }
+  int k = state_->StepAt(now_ns_);
+  if (k < 0) return;
+  ChatStepStats& in = stats_.chat_steps[k];
+  in.deliveries.Add();
+  if (ns > 0) {
+    int64_t lat = now_ns_ - ns;
+    in.latency_us.Record(lat > 0 ? static_cast<uint64_t>(lat) / 1000 : 0);
+  }
 }
 
 void Worker::SendControl(Connection& c, uint8_t opcode, const char* p,

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "bench/loadgen/connection.h"
+#include "bench/loadgen/membership_plan.h"
 #include "bench/loadgen/run_state.h"
-#include "bench/loadgen/server_plan.h"
 #include "bench/loadgen/split_mix.h"
 #include "bench/loadgen/url_template.h"
 #include "bench/loadgen/worker_stats.h"
@@ -24,10 +24,12 @@ struct WorkerConfig {
   int connections = 0;  // of the whole process
   int64_t user_offset = 0;
   std::vector<sockaddr_in> sources;
-  // Connection i of the process (user user_offset+1+i) uses
+  // Connection i of the process (population connection user_offset+i, its
+  // user plan->UserOfConnection(user_offset+i)) uses
   // (*urls)[i % urls->size()]; never empty.
   const std::vector<UrlTemplate>* urls = nullptr;
-  const ServerPlan* plan = nullptr;
+  const MembershipPlan* plan = nullptr;
+  bool chat = false;           // --mode=chat: ChatEvent envelopes, sweep steps
   SSL_CTX* ssl_ctx = nullptr;  // null for ws://
   double connect_rate = 0;     // this worker's share, connections/s
   int max_in_flight = 512;     // this worker's share of handshakes
@@ -82,6 +84,7 @@ class Worker {
   size_t ParseFrames(Connection& c, const char* p, size_t n);
   void OnFrame(Connection& c, uint8_t b0, const char* payload, size_t n);
   void Deliver(const char* p, size_t n);
+  void DeliverChat(const char* p, size_t n);
   void SendControl(Connection& c, uint8_t opcode, const char* p, size_t n);
   void Send(Connection& c, const char* p, size_t n);
   void Flush(Connection& c);

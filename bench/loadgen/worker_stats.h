@@ -25,6 +25,17 @@ class OwnedCounter {
   std::atomic<uint64_t> v_{0};
 };
 
+// The chat sweep's steps (--rates) one run may hold.
+inline constexpr int kMaxChatSteps = 16;
+
+// One chat sweep step as one worker saw it.
+struct ChatStepStats {
+  OwnedCounter deliveries;      // received inside the step's window
+  OwnedCounter received;        // of the step's events, first receipts
+  OwnedCounter duplicates;      // of the step's events, beyond the expected
+  LatencyHistogram latency_us;  // of the deliveries inside the window
+};
+
 // Everything one worker measured. Written only by its worker thread; the
 // main thread reads the counters while the run goes on (progress, phase
 // changes) and the histogram only after the worker thread was joined.
@@ -51,6 +62,10 @@ struct alignas(64) WorkerStats {
   OwnedCounter frame_payload_bytes;  // payload size of the last event
   OwnedCounter shape_mismatches;     // events not byte for byte EventBody's
   LatencyHistogram latency_us;
+  // The chat sweep (--mode=chat), by step; and receipts whose event had
+  // left the ring (neither step nor expectation known any more).
+  ChatStepStats chat_steps[kMaxChatSteps];
+  OwnedCounter chat_late;
   // Close frames received, by code (0 = no code); read after Join().
   std::map<int, uint64_t> close_codes;
 };
