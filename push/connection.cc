@@ -369,6 +369,7 @@ void Connection::QueueRaw(Frame frame) {
 void Connection::MaybeWrite() {
   while (!queue_.writing() && queue_.has_pending() &&
          state_ != State::kClosed) {
+    worker_.stats().flush_queue_bytes.Observe(static_cast<double>(HeldBytes()));
     size_t size = 0;
     const SendQueue::Buffers buffers = queue_.TakeBatch(&size);
     if (StartWrite(buffers, size) == WriteStart::kPending) return;

@@ -18,7 +18,7 @@ Worker::Worker(int index, const PushOptions& options, SharedCounters& counters)
 
 void Worker::Start(Gate* gate) {
   gate_ = gate;
-  SchedulePing();
+  SchedulePing(true);
   ScheduleLogFlush();
   thread_ = std::thread([this] { io_context_.run(); });
 }
@@ -250,10 +250,7 @@ void Worker::Flush() {
   flush_posted_ = false;
   std::vector<std::shared_ptr<Connection>> batch;
   batch.swap(flush_);
-  for (auto& c : batch) {
-    stats_.flush_queue_bytes.Observe(static_cast<double>(c->HeldBytes()));
-    c->FlushDeferred();
-  }
+  for (auto& c : batch) c->FlushDeferred();
   batch.clear();
   if (flush_.empty()) flush_.swap(batch);  // reuse its block next time
 }
@@ -335,9 +332,13 @@ void Worker::CloseAll(uint16_t code, const std::string& reason) {
   for (Connection* c : all) c->Close(code, reason);
 }
 
-void Worker::SchedulePing() {
-  ping_timer_.expires_after(std::max<std::chrono::milliseconds>(
-      options_.ping_interval / kPingSlices, std::chrono::milliseconds(1)));
+void Worker::SchedulePing(bool first) {
+  // The first round comes one whole interval after the start, like a
+  // connection's first ping after it opened.
+  ping_timer_.expires_after(first ? options_.ping_interval
+                                  : std::max<std::chrono::milliseconds>(
+                                        options_.ping_interval / kPingSlices,
+                                        std::chrono::milliseconds(1)));
   ping_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     PingRound();

@@ -163,7 +163,7 @@ class Worker {
                      const Frame& frame, Connection::SendMode mode);
   void Apply(const MembershipChange& change);
   void Subscribe(Connection* c, int64_t server_id);
-  void SchedulePing();
+  void SchedulePing(bool first = false);
   // Once a second: reports this thread's suppressed log records.
   void ScheduleLogFlush();
   void PruneHandshakes();
