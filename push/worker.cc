@@ -182,10 +182,15 @@ void Worker::Apply(const MembershipChange& change) {
 }
 
 uint32_t Worker::Deliver(const Delivery& d, const Frame& frame) {
-  const Connection::SendMode mode =
-      deliveries_waiting_.fetch_sub(1, std::memory_order_relaxed) <= 1
-          ? Connection::SendMode::kNow
-          : Connection::SendMode::kDeferred;
+  // Written in this pass only after a run of deliveries that each came
+  // alone: a lone one right after a batch is likely followed by more (the
+  // load that built the batch), and writing it now would split them.
+  const bool alone =
+      deliveries_waiting_.fetch_sub(1, std::memory_order_relaxed) <= 1;
+  alone_streak_ = alone ? alone_streak_ + 1 : 0;
+  const Connection::SendMode mode = alone_streak_ > kAloneBeforeWritingNow
+                                        ? Connection::SendMode::kNow
+                                        : Connection::SendMode::kDeferred;
   for (const auto& change : d.before) Apply(change);
   uint32_t count = 0;
   if (frame) {

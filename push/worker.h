@@ -114,7 +114,8 @@ class Worker {
 
   // Router operations, run here by the PushServer. Deliver returns the
   // number of connections `frame` (may be null) was queued for. With no
-  // other delivery waiting (PostDelivery), an idle recipient's write
+  // other delivery waiting (PostDelivery), and none waiting for the last
+  // few before it either, an idle recipient's write
   // starts at once, in the same pass over the recipients (nothing could
   // be coalesced with it, and a second pass would touch every connection
   // again); otherwise the writes wait for the worker's flush, so frames of
@@ -188,6 +189,10 @@ class Worker {
   // Deliveries posted and not yet begun (PostDelivery); written by any
   // thread. Signed: a Deliver called directly (tests) drives it below 0.
   std::atomic<int> deliveries_waiting_{0};
+  // Deliveries in a row that found none waiting behind them; the pass
+  // writes at once only after more than kAloneBeforeWritingNow of them.
+  static constexpr int kAloneBeforeWritingNow = 2;
+  int alone_streak_ = 0;
 
   absl::flat_hash_set<Connection*> sockets_;
   absl::flat_hash_map<Connection*, PeerLimits::Key> peers_;

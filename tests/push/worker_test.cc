@@ -234,9 +234,18 @@ TEST_F(WorkerTest, EventsWaitingTogetherLeaveInOneWrite) {
 
 TEST_F(WorkerTest, LoneEventIsWrittenInTheDeliveryPass) {
   auto a = Connect("a"), b = Connect("b");
+  // Nothing waits behind it, nor behind the ones before it: each
+  // recipient's write starts in Deliver itself, not from a flush handler
+  // run afterwards.
+  for (const char* p : {"w1", "w2"}) {
+    worker_.PostDelivery([this, p] {
+      worker_.Deliver({.payload = p, .server_id = 10}, MakeTextFrame(p));
+    });
+    Poll();
+  }
+  a->TakeWritten();
+  b->TakeWritten();
   const int before = a->writes;
-  // Nothing waits behind it: each recipient's write starts in Deliver
-  // itself, not from a flush handler run afterwards.
   bool written_in_pass = false;
   worker_.PostDelivery([&] {
     worker_.Deliver({.payload = "1", .server_id = 10}, MakeTextFrame("1"));
@@ -246,6 +255,26 @@ TEST_F(WorkerTest, LoneEventIsWrittenInTheDeliveryPass) {
   EXPECT_TRUE(written_in_pass);
   EXPECT_EQ(a->TakeWritten(), Text("1"));
   EXPECT_EQ(b->TakeWritten(), Text("1"));
+}
+
+TEST_F(WorkerTest, LoneEventRightAfterABatchWaitsForTheFlush) {
+  auto a = Connect("a");
+  for (const char* p : {"1", "2"}) {
+    worker_.PostDelivery([this, p] {
+      worker_.Deliver({.payload = p, .server_id = 10}, MakeTextFrame(p));
+    });
+  }
+  Poll();
+  a->TakeWritten();
+  const int before = a->writes;
+  bool written_in_pass = true;
+  worker_.PostDelivery([&] {
+    worker_.Deliver({.payload = "3", .server_id = 10}, MakeTextFrame("3"));
+    written_in_pass = a->writes != before;
+  });
+  Poll();
+  EXPECT_FALSE(written_in_pass);  // deferred: more may follow the batch
+  EXPECT_EQ(a->TakeWritten(), Text("3"));
 }
 
 TEST_F(WorkerTest, EventBehindAWriteInFlightWaitsForIt) {
