@@ -12,26 +12,14 @@ import shutil
 import subprocess
 import sys
 
+from samples import read_samples  # noqa: E402  (report.py puts bench/ on the path)
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = ["herald", "nchan", "node", "floor"]
 PEERS = ["nchan", "node", "floor"]
 LABEL = {"herald": "herald", "nchan": "nchan", "node": "Node ws", "floor": "floor"}
 CHART = {"herald": ("herald", "#d62728"), "nchan": ("nchan", "#1f77b4"),
          "node": ("Node", "#2ca02c"), "floor": ("floor", "#7f7f7f")}
-
-
-def read_samples(path):
-    rows = []
-    try:
-        with open(path) as f:
-            for line in f:
-                a = line.split()
-                if len(a) == 6:
-                    rows.append((float(a[0]), int(a[1]), int(a[2]), int(a[3]),
-                                 int(a[4]), int(a[5])))
-    except OSError:
-        pass
-    return rows
 
 
 def window_usage(samples, t0, t1):

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chat_report  # noqa: E402  (bench/chat_report.py: section 5)
+from samples import read_samples  # noqa: E402
 
 SERVERS = ["herald", "nchan", "node", "beast", "floor", "floor-batched"]
 PEERS = ["nchan", "node", "beast", "floor", "floor-batched"]
@@ -63,20 +64,6 @@ def merge_loadgen(parts):
                 lat[k] = max(lat.get(k, 0), v)
     m["latency_us"] = lat
     return m
-
-
-def read_samples(path):
-    rows = []
-    try:
-        with open(path) as f:
-            for line in f:
-                a = line.split()
-                if len(a) == 6:
-                    rows.append((float(a[0]), int(a[1]), int(a[2]), int(a[3]),
-                                 int(a[4]), int(a[5])))
-    except OSError:
-        pass
-    return rows
 
 
 def cpu_peak(samples, span=2.0):
