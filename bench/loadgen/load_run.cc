@@ -362,13 +362,8 @@ void LoadRun::RunTraffic() {
         true);
     return;
   }
-  std::unique_ptr<Publisher> publisher = MakePublisher();
-  std::string error;
-  if (!publisher->Start(&error)) {
-    results_.note = "publisher: " + error;
-    fprintf(stderr, "loadgen: %s\n", results_.note.c_str());
-    return;
-  }
+  std::unique_ptr<Publisher> publisher = StartPublisher();
+  if (!publisher) return;
   if (options_.rate == 0 && options_.connections == 0) {
     fprintf(stderr,
             "loadgen: warning: a closed-loop publisher without connections "
@@ -407,14 +402,18 @@ std::unique_ptr<Publisher> LoadRun::MakePublisher() {
                                          options_.publish_connections);
 }
 
-void LoadRun::RunChat() {
+std::unique_ptr<Publisher> LoadRun::StartPublisher() {
   std::unique_ptr<Publisher> publisher = MakePublisher();
   std::string error;
-  if (!publisher->Start(&error)) {
-    results_.note = "publisher: " + error;
-    fprintf(stderr, "loadgen: %s\n", results_.note.c_str());
-    return;
-  }
+  if (publisher->Start(&error)) return publisher;
+  results_.note = "publisher: " + error;
+  fprintf(stderr, "loadgen: %s\n", results_.note.c_str());
+  return nullptr;
+}
+
+void LoadRun::RunChat() {
+  std::unique_ptr<Publisher> publisher = StartPublisher();
+  if (!publisher) return;
   ChatSweep sweep(options_, chat_stats_->members(), chat_plan_->users(),
                   &state_);
   window_start_ns_ = MonoNowNs();

@@ -41,6 +41,8 @@ class LoadRun {
   void Barrier();
   void RunTraffic();
   void RunIdle();
+  // MakePublisher, started; null (and results_.note says why) if it failed.
+  std::unique_ptr<Publisher> StartPublisher();
   std::unique_ptr<Publisher> MakePublisher();
   // --mode=chat: the sweep (ChatSweep) on the publisher thread.
   void RunChat();
