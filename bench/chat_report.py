@@ -8,11 +8,8 @@ lost or duplicate deliveries, chat_chart() the two-panel gnuplot chart
 (chat.png beside results.png). Standard library only.
 """
 import os
-import shutil
-import subprocess
-import sys
 
-from samples import read_samples  # noqa: E402  (report.py puts bench/ on the path)
+from bench_files import read_samples, run_gnuplot  # noqa: E402  (report.py puts bench/ on the path)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVERS = ["herald", "nchan", "node", "floor"]
@@ -303,12 +300,4 @@ unset multiplot
 """
     with open(os.path.join(d, "chat.gp"), "w") as f:
         f.write(script)
-    gp = shutil.which("gnuplot")
-    if not gp:
-        print("report: gnuplot not found, no chat chart", file=sys.stderr)
-        return None
-    r = subprocess.run([gp, os.path.join(d, "chat.gp")], capture_output=True, text=True)
-    if r.returncode != 0:
-        print("report: gnuplot failed (chat): " + r.stderr, file=sys.stderr)
-        return None
-    return png
+    return png if run_gnuplot(d, "chat.gp", "chat chart") else None

@@ -14,14 +14,13 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chat_report  # noqa: E402  (bench/chat_report.py: section 5)
-from samples import read_samples  # noqa: E402
+from bench_files import read_samples, run_gnuplot  # noqa: E402
 
 SERVERS = ["herald", "nchan", "node", "beast", "floor", "floor-batched"]
 PEERS = ["nchan", "node", "beast", "floor", "floor-batched"]
@@ -1013,13 +1012,7 @@ unset multiplot
 """
     with open(os.path.join(d, "chart.gp"), "w") as f:
         f.write(script)
-    gp = shutil.which("gnuplot")
-    if not gp:
-        print("report: gnuplot not found, no chart", file=sys.stderr)
-        return
-    r = subprocess.run([gp, os.path.join(d, "chart.gp")], capture_output=True, text=True)
-    if r.returncode != 0:
-        print("report: gnuplot failed: " + r.stderr, file=sys.stderr)
+    run_gnuplot(d, "chart.gp", "chart")
 
 
 def cmd(args):
