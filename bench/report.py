@@ -420,33 +420,7 @@ def build_tables(runs, window=None):
                     "half_cores_busy_percent": list(cores(half)),
                     "events_incomplete": lgv(sat, "events_incomplete"),
                 })
-    # Batched fan-out (table 1d): herald ws against the batched floor at
-    # each window the batched floor ran, with the raw floor where it ran.
-    keys = sorted({(r["n"], r.get("window")) for r in runs
-                   if r.get("scenario") == "fanout" and r.get("server") == "floor-batched"
-                   and r.get("phase") == "saturation"},
-                  key=lambda k: (k[0], k[1] or 0))
-    for n, w in keys:
-        h = find(runs, scenario="fanout", server="herald", transport="ws", n=n,
-                 phase="saturation", window=w)
-        b = find(runs, scenario="fanout", server="floor-batched", transport="ws", n=n,
-                 phase="saturation", window=w)
-        f = find(runs, scenario="fanout", server="floor", transport="ws", n=n,
-                 phase="saturation", window=w)
-        t["batched"].append({
-            "n": n, "window": w,
-            "herald": lgv(h, "deliveries_per_s"),
-            "floor-batched": lgv(b, "deliveries_per_s"),
-            "floor": lgv(f, "deliveries_per_s"),
-            "herald/floor-batched": ratio(lgv(h, "deliveries_per_s"),
-                                          lgv(b, "deliveries_per_s")),
-            "floor-batched/floor": ratio(lgv(b, "deliveries_per_s"),
-                                         lgv(f, "deliveries_per_s")),
-            "frames_per_write": frames_per_write(b),
-            "herald_p99_us": lat(h, "p99"), "floor-batched_p99_us": lat(b, "p99"),
-            "herald_cores_busy_percent": list(cores(h)),
-            "floor-batched_cores_busy_percent": list(cores(b)),
-        })
+    t["batched"] = batched_table(runs)
     rates = sorted({r["rate"] for r in runs if r.get("scenario") == "latency"})
     for rate in rates:
         for s in SERVERS:
@@ -523,6 +497,42 @@ UNBATCHED_TARGET = 0.95   # herald ws ÷ floor, deliveries/s, window 1
 LATENCY_TARGET = {"ws": 1.1, "wss": 1.25}  # herald p99 ÷ floor p99
 
 
+BATCHED_TARGET = 0.8      # herald ws ÷ batched floor, deliveries/s, windows 32 and 64
+
+
+def batched_table(runs):
+    """Per N and window: herald ws and the batched floor, alternated
+    repeats, their medians and herald ÷ batched floor (the target), with
+    the one-write-per-delivery floor where fan-out ran it at that window."""
+    rows = []
+    keys = sorted({(r["n"], r.get("window")) for r in runs if r.get("scenario") == "batched"},
+                  key=lambda k: (k[0], k[1] or 0))
+    for n, w in keys:
+        row = {"n": n, "window": w}
+        for key, s in [("herald", "herald"), ("floor-batched", "floor-batched")]:
+            reps = sorted((r for r in runs if r.get("scenario") == "batched" and
+                           r.get("server") == s and r.get("n") == n and r.get("window") == w),
+                          key=lambda r: r.get("rep", 0))
+            row[key + "_reps"] = [lgv(r, "deliveries_per_s") for r in reps]
+            row[key] = median(row[key + "_reps"])
+            row[key + "_p99_us"] = median([lat(r, "p99") for r in reps])
+            row[key + "_cpu_us"] = median([cpu_us_per_delivery(r) for r in reps])
+            row[key + "_cores"] = [list(cores(r)) for r in reps]
+            if s == "floor-batched":
+                row["frames_per_write"] = median([frames_per_write(r) for r in reps])
+        f = find(runs, scenario="fanout", server="floor", transport="ws", n=n,
+                 phase="saturation", window=w)
+        row["floor"] = lgv(f, "deliveries_per_s")
+        row["herald/floor-batched"] = ratio(row["herald"], row["floor-batched"])
+        row["per_rep"] = [ratio(h, b) for h, b in
+                          zip(row["herald_reps"], row["floor-batched_reps"])]
+        row["floor-batched/floor"] = ratio(row["floor-batched"], row["floor"])
+        row["meets_target"] = (row["herald/floor-batched"] is not None and
+                               row["herald/floor-batched"] >= BATCHED_TARGET)
+        rows.append(row)
+    return rows
+
+
 def unbatched_table(runs):
     """Per N: each server's repeats at window 1, their medians and the
     ratios (herald ws ÷ floor is the target)."""
@@ -557,26 +567,36 @@ def unbatched_table(runs):
 
 
 def latency_targets(runs):
-    """Per N and fixed rate: the floor's latency and herald's, p99 ratios
-    against the targets."""
+    """Per N and fixed rate: the floor's latency and herald's (medians over
+    the alternated repeats), p99 ratios against the targets."""
     rows = []
     keys = sorted({(r.get("n"), r.get("rate")) for r in runs
                    if r.get("scenario") == "latency" and r.get("server") == "floor"})
+
+    def reps(server, tr, n, rate):
+        return sorted((r for r in runs if r.get("scenario") == "latency" and
+                       r.get("server") == server and r.get("transport") == tr and
+                       r.get("n") == n and r.get("rate") == rate),
+                      key=lambda r: r.get("rep", 1))
+
+    def medians(prefix, rs, row):
+        for q in ["p50", "p99", "p999"]:
+            row[f"{prefix}_{q}_us"] = median([lat(r, q) for r in rs])
+        row[prefix + "_p99_reps_us"] = [lat(r, "p99") for r in rs]
+        row[prefix + "_incomplete"] = sum(lgv(r, "events_incomplete", 0) or 0 for r in rs) \
+            if rs else None
+        row[prefix + "_cpu_us"] = median([cpu_us_per_delivery(r) for r in rs])
+
     for n, rate in keys:
-        f = find(runs, scenario="latency", server="floor", transport="ws", n=n, rate=rate)
-        row = {"n": n, "rate": rate, "floor_deliveries_per_s": lgv(f, "deliveries_per_s"),
-               "floor_p50_us": lat(f, "p50"), "floor_p99_us": lat(f, "p99"),
-               "floor_p999_us": lat(f, "p999"),
-               "floor_incomplete": lgv(f, "events_incomplete"),
-               "floor_cpu_us": cpu_us_per_delivery(f)}
+        fs = reps("floor", "ws", n, rate)
+        row = {"n": n, "rate": rate, "reps": len(fs),
+               "floor_deliveries_per_s": median([lgv(f, "deliveries_per_s") for f in fs])}
+        medians("floor", fs, row)
         for tr in ["ws", "wss"]:
-            h = find(runs, scenario="latency", server="herald", transport=tr, n=n, rate=rate)
-            row[tr + "_p50_us"] = lat(h, "p50")
-            row[tr + "_p99_us"] = lat(h, "p99")
-            row[tr + "_p999_us"] = lat(h, "p999")
-            row[tr + "_incomplete"] = lgv(h, "events_incomplete")
-            row[tr + "_cpu_us"] = cpu_us_per_delivery(h)
+            medians(tr, reps("herald", tr, n, rate), row)
             row[tr + "/floor_p99"] = ratio(row[tr + "_p99_us"], row["floor_p99_us"])
+            row[tr + "/floor_p99_reps"] = [ratio(h, f) for h, f in
+                                          zip(row[tr + "_p99_reps_us"], row["floor_p99_reps_us"])]
             v = row[tr + "/floor_p99"]
             row[tr + "_meets_target"] = v is not None and v <= LATENCY_TARGET[tr]
         rows.append(row)
@@ -661,32 +681,7 @@ def markdown(res):
                  f"{fmt_ratio(r['herald/floor-batched'])} | "
                  f"{fmt_ratio(r['herald_tls/plain'])} |")
     L.append("")
-    if t["batched"]:
-        L.append("## 1d. Batched fan-out: herald against the batched floor (plain ws, "
-                 f"closed loop, {p['saturation_s']} s per point)")
-        L.append("")
-        L.append("The batched floor (`herald-floor --batch`) frames each event once and "
-                 "writes every frame pending for a subscriber in one write(): the coalescing "
-                 "limit of the one-write-per-subscriber-per-batch design herald uses. "
-                 "Target (issue 10): herald ≥ 0.8× the batched floor at windows 32 and 64, "
-                 "N = 10k. frames/write: the batched floor's deliveries ÷ its write() calls "
-                 "to subscribers (whole run).")
-        L.append("")
-        L.append("| window | N | herald | batched floor | floor (one write per delivery) | "
-                 "herald÷batched floor | ≥ 0.8× | batched÷floor | frames/write | herald p99 ms | "
-                 "batched floor p99 ms | core 0 / core 1 busy: herald; batched floor |")
-        L.append("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
-        for r in t["batched"]:
-            hb = r["herald/floor-batched"]
-            met = "—" if hb is None else ("yes" if hb >= 0.8 else "**no**")
-            fpw = r["frames_per_write"]
-            L.append(f"| {fmt_num(r['window'])} | {r['n']:,} | {fmt_num(r['herald'])} | "
-                     f"{fmt_num(r['floor-batched'])} | {fmt_num(r['floor'])} | {fmt_ratio(hb)} | "
-                     f"{met} | {fmt_ratio(r['floor-batched/floor'])} | "
-                     f"{'—' if fpw is None else f'{fpw:.1f}'} | {fmt_ms(r['herald_p99_us'])} | "
-                     f"{fmt_ms(r['floor-batched_p99_us'])} | {fmt_cores_pair(r['herald_cores_busy_percent'])}; "
-                     f"{fmt_cores_pair(r['floor-batched_cores_busy_percent'])} |")
-        L.append("")
+    L += batched_markdown(t, p)
     L.append(f"## 1b. Fan-out: publish→receive latency (ms) at saturation and at 50% of it "
              f"({p['half_s']} s at the fixed rate)")
     L.append("")
@@ -778,6 +773,41 @@ def fmt_per_event(by, top=3):
     return ", ".join(f"{k} {v:.2f}" for k, v in list(by.items())[:top])
 
 
+def batched_markdown(t, p):
+    rows = t.get("batched") or []
+    if not rows:
+        return []
+    L = [f"## 1d. Batched fan-out: herald against the batched floor (plain ws, closed loop, "
+         f"{p.get('batched_s')} s per run, the two alternated {p.get('batched_reps')}×, medians)",
+         "",
+         "The batched floor (`herald-floor --batch`) frames each event once and writes every "
+         "frame pending for a subscriber in one write(): the coalescing limit of the "
+         "one-write-per-subscriber-per-batch design herald uses. Target (issue 10): herald ≥ "
+         f"{BATCHED_TARGET}× the batched floor at windows 32 and 64, N = 10k. frames/write: the "
+         "batched floor's deliveries ÷ its write() calls to subscribers (whole run). CPU: the "
+         "server's own CPU time per delivery over the measured window.", "",
+         "| window | N | herald | batched floor | floor (one write per delivery) | "
+         "herald÷batched floor | ≥ 0.8× | per repeat | batched÷floor | frames/write | "
+         "CPU µs/delivery: herald / batched floor | p99 ms: herald / batched floor | "
+         "core 0 / core 1 busy: herald; batched floor |",
+         "|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|---|"]
+    for r in rows:
+        hb = r["herald/floor-batched"]
+        met = "—" if hb is None else ("yes" if r["meets_target"] else "**no**")
+        fpw = r["frames_per_write"]
+        per = ", ".join(fmt_ratio(x) for x in r["per_rep"]) or "—"
+        cores_ = lambda k: ", ".join(fmt_cores_pair(c) for c in r[k])
+        L.append(f"| {fmt_num(r['window'])} | {r['n']:,} | {fmt_num(r['herald'])} | "
+                 f"{fmt_num(r['floor-batched'])} | {fmt_num(r['floor'])} | {fmt_ratio(hb)} | "
+                 f"{met} | {per} | {fmt_ratio(r['floor-batched/floor'])} | "
+                 f"{'—' if fpw is None else f'{fpw:.1f}'} | "
+                 f"{fmt_num(r['herald_cpu_us'], 2)} / {fmt_num(r['floor-batched_cpu_us'], 2)} | "
+                 f"{fmt_ms(r['herald_p99_us'])} / {fmt_ms(r['floor-batched_p99_us'])} | "
+                 f"{cores_('herald_cores')}; {cores_('floor-batched_cores')} |")
+    L.append("")
+    return L
+
+
 def unbatched_markdown(t, p):
     rows = t.get("unbatched") or []
     if not rows:
@@ -816,23 +846,26 @@ def latency_targets_markdown(t, p):
         return []
     L = ["## 1f. Latency at equal offered load against the floor (fixed event rates, "
          f"fractions {p.get('latency_fractions')} of the floor's unbatched saturation rate "
-         f"at each N, {p['half_s']} s each)", "",
+         f"at each N, {p['half_s']} s each; the floor, herald ws and herald wss swept "
+         f"{p.get('latency_reps', 1)}× alternated, medians)", "",
          f"Target (issue 10): herald p99 ≤ {LATENCY_TARGET['ws']}× the floor's p99 on ws and "
          f"≤ {LATENCY_TARGET['wss']}× on wss, at every rate the floor sustains.", "",
          "| N | events/s | deliveries/s (floor) | floor p50 / p99 / p99.9 ms | herald ws p50 / p99 / p99.9 ms "
-         "| ws p99÷floor | ≤ 1.1× | herald wss p50 / p99 / p99.9 ms | wss p99÷floor | ≤ 1.25× "
-         "| CPU µs/delivery: floor / ws / wss | incomplete: floor / ws / wss |",
-         "|---:|---:|---:|---|---|---:|---|---|---:|---|---|---|"]
+         "| ws p99÷floor | ≤ 1.1× | per repeat | herald wss p50 / p99 / p99.9 ms | wss p99÷floor "
+         "| ≤ 1.25× | per repeat | CPU µs/delivery: floor / ws / wss | incomplete: floor / ws / wss |",
+         "|---:|---:|---:|---|---|---:|---|---|---|---:|---|---|---|---|"]
     for r in rows:
         def trio(k):
             return " / ".join(fmt_ms(r[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
         cpu = " / ".join(fmt_num(r[k + "_cpu_us"], 2) for k in ["floor", "ws", "wss"])
         inc = " / ".join(fmt_num(r[k + "_incomplete"]) for k in ["floor", "ws", "wss"])
+        def per(tr):
+            return ", ".join(fmt_ratio(x) for x in r.get(tr + "/floor_p99_reps") or []) or "—"
         L.append(f"| {r['n']:,} | {fmt_num(r['rate'], 1)} | {fmt_num(r['floor_deliveries_per_s'])} | "
                  f"{trio('floor')} | {trio('ws')} | {fmt_ratio(r['ws/floor_p99'])} | "
-                 f"{'yes' if r['ws_meets_target'] else 'no'} | {trio('wss')} | "
-                 f"{fmt_ratio(r['wss/floor_p99'])} | {'yes' if r['wss_meets_target'] else 'no'} | "
-                 f"{cpu} | {inc} |")
+                 f"{'yes' if r['ws_meets_target'] else '**no**'} | {per('ws')} | {trio('wss')} | "
+                 f"{fmt_ratio(r['wss/floor_p99'])} | {'yes' if r['wss_meets_target'] else '**no**'} | "
+                 f"{per('wss')} | {cpu} | {inc} |")
     L.append("")
     return L
 

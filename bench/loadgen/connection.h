@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+#include "push/tls13_records.h"
+#include "push/tls13_secrets.h"
+
 namespace herald::bench {
 
 // One subscriber WebSocket: the socket, its TLS state and the few bytes
@@ -31,6 +34,14 @@ struct Connection {
   std::string in;   // carried bytes: handshake response or a partial frame
   std::string out;  // bytes the socket did not take yet
   std::unique_ptr<std::string> fragments;  // a fragmented text message
+  // wss with own records: the secrets until the takeover (then null), the
+  // records OpenSSL read after its handshake, and then our record layer
+  // with the bytes of a partial record.
+  std::unique_ptr<herald::push::Tls13Secrets> secrets;
+  uint64_t records_read = 0;       // record headers OpenSSL read, all
+  uint64_t handshake_records = 0;  // of them, up to its handshake's end
+  std::unique_ptr<herald::push::Tls13Records> records;
+  std::string cipher_in;
 };
 
 }  // namespace herald::bench

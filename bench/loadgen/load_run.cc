@@ -19,6 +19,7 @@
 #include "bench/loadgen/mono_clock.h"
 #include "bench/loadgen/server_plan.h"
 #include "bench/loadgen/split_mix.h"
+#include "push/tls13_secrets.h"
 
 namespace herald::bench {
 namespace {
@@ -128,6 +129,12 @@ bool LoadRun::Prepare(std::string* error) {
     SSL_CTX_set_session_cache_mode(ssl_ctx_, SSL_SESS_CACHE_OFF);
     // Pull a whole read()'s worth of records into OpenSSL at once.
     SSL_CTX_set_read_ahead(ssl_ctx_, 1);
+    // The traffic secrets, for Worker's own record layer (--own_records).
+    if (options_.own_records &&
+        !herald::push::Tls13Secrets::Install(ssl_ctx_)) {
+      *error = "cannot install the TLS key log callback";
+      return false;
+    }
     // A browser's TLS 1.3 preference order (AES-128-GCM first).
     SSL_CTX_set_ciphersuites(ssl_ctx_,
                              "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
@@ -173,6 +180,7 @@ void LoadRun::StartWorkers() {
     c.max_in_flight = std::max(1, (options_.max_handshakes + t - 1) / t);
     c.delayed_ack = options_.delayed_ack;
     c.never_read = options_.never_read;
+    c.own_records = options_.own_records;
     c.rcvbuf = options_.rcvbuf;
     c.handshake_timeout_ns =
         static_cast<int64_t>(options_.handshake_timeout_s * 1e9);
@@ -524,6 +532,7 @@ void LoadRun::Collect() {
   r.bytes_received = Sum(&WorkerStats::bytes_received);
   r.reads = Sum(&WorkerStats::reads);
   r.parse_errors = Sum(&WorkerStats::parse_errors);
+  r.own_records = Sum(&WorkerStats::own_records);
   r.pings = Sum(&WorkerStats::pings);
   r.shape_mismatches = Sum(&WorkerStats::shape_mismatches);
   for (auto& w : workers_) {

@@ -106,7 +106,7 @@ const char* Options::Usage() {
          "  [--memberships=10] [--seed=1] [--json=FILE] [--progress=1]\n"
          "  [--setup=1] [--delayed_ack=0] [--barrier_dir=DIR "
          "--barrier_count=P]\n"
-         "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0]\n"
+         "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0] [--own_records=1]\n"
          "  chat: [--population=CONNECTIONS] [--rates=100,200,0] "
          "[--step_s=4]\n"
          "    [--step_warmup_s=1]\n";
@@ -224,6 +224,8 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
       ok = ToBool(v, &delayed_ack);
     } else if (name == "never_read") {
       ok = ToBool(v, &never_read);
+    } else if (name == "own_records") {
+      ok = ToBool(v, &own_records);
     } else if (name == "rcvbuf") {
       ok = ToInt(v, &n) && n >= 0 && n <= (1 << 30);
       rcvbuf = static_cast<int>(n);

@@ -51,6 +51,10 @@ struct Options {
   // Slow-consumer runs: subscribers that never read after the upgrade (and
   // are not counted as recipients), with this SO_RCVBUF (0: the kernel's).
   bool never_read = false;
+  // wss: once the WebSocket is open, open the server's TLS 1.3 records with
+  // push::Tls13Records instead of SSL_read (the load generator's own cost
+  // per record, which on one core bounds what it can receive).
+  bool own_records = true;
   int rcvbuf = 0;
   // herald target: pad each event's text to this many bytes ("T<ns> xxx…").
   int text_bytes = 0;

@@ -172,6 +172,7 @@ std::string Results::ToJson() const {
   o.Add("bytes_received", bytes_received);
   o.Add("reads", reads);
   o.Add("parse_errors", parse_errors);
+  o.Add("own_records", own_records);
   o.Add("pings", pings);
   o.Add("frame_payload_bytes", frame_payload_bytes);
   o.Add("shape_mismatches", shape_mismatches);

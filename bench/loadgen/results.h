@@ -92,6 +92,7 @@ struct Results {
   uint64_t bytes_received = 0;
   uint64_t reads = 0;
   uint64_t parse_errors = 0;
+  uint64_t own_records = 0;
   uint64_t pings = 0;
   uint64_t frame_payload_bytes = 0;
   uint64_t shape_mismatches = 0;

@@ -16,6 +16,8 @@
 #include "bench/loadgen/event_body.h"
 #include "bench/loadgen/fd_bio.h"
 #include "bench/loadgen/mono_clock.h"
+#include "push/tls13_records.h"
+#include "push/tls13_secrets.h"
 
 namespace herald::bench {
 namespace {
@@ -215,6 +217,12 @@ void Worker::OnTcpConnected(Connection& c) {
   }
   SSL_set_bio(c.ssl, bio, bio);
   SSL_set_connect_state(c.ssl);
+  if (config_.own_records) {
+    c.secrets = std::make_unique<herald::push::Tls13Secrets>();
+    herald::push::Tls13Secrets::Attach(c.ssl, c.secrets.get());
+    SSL_set_msg_callback(c.ssl, &Worker::OnSslMessage);
+    SSL_set_msg_callback_arg(c.ssl, &c);
+  }
   c.state = Connection::State::kTls;
   FdBio::Feed(bio, nullptr, 0);
   DriveTls(c);
@@ -225,6 +233,7 @@ void Worker::OnTcpConnected(Connection& c) {
 void Worker::DriveTls(Connection& c) {
   int r = SSL_do_handshake(c.ssl);
   if (r == 1) {
+    c.handshake_records = c.records_read;
     SendUpgrade(c);
     return;
   }
@@ -293,6 +302,10 @@ void Worker::ReadAll(Connection& c) {
 }
 
 void Worker::OnCipher(Connection& c, const char* p, size_t n) {
+  if (c.records != nullptr) {
+    OpenOwnRecords(c, p, n);
+    return;
+  }
   FdBio::Feed(SSL_get_rbio(c.ssl), p, n);
   if (c.state == Connection::State::kTls) {
     DriveTls(c);
@@ -307,7 +320,14 @@ void Worker::OnCipher(Connection& c, const char* p, size_t n) {
       continue;
     }
     int e = SSL_get_error(c.ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+      // Every byte fed is used (the BIO reports "retry" only when empty).
+      if (c.secrets != nullptr && c.state == Connection::State::kOpen &&
+          SSL_has_pending(c.ssl) == 0) {
+        TakeOverRecords(c);
+      }
+      return;
+    }
     ERR_clear_error();
     if (c.state == Connection::State::kOpen) {
       Close(c, /*by_server=*/true);
@@ -316,6 +336,59 @@ void Worker::OnCipher(Connection& c, const char* p, size_t n) {
     }
     return;
   }
+}
+
+void Worker::OnSslMessage(int write_p, int, int content_type, const void*,
+                          size_t, SSL*, void* arg) {
+  if (write_p == 0 && content_type == SSL3_RT_HEADER) {
+    ++static_cast<Connection*>(arg)->records_read;
+  }
+}
+
+void Worker::TakeOverRecords(Connection& c) {
+  std::unique_ptr<herald::push::Tls13Secrets> s = std::move(c.secrets);
+  herald::push::Tls13Secrets::Attach(c.ssl, nullptr);
+  SSL_set_msg_callback(c.ssl, nullptr);
+  if (SSL_version(c.ssl) != TLS1_3_VERSION || !s->complete()) return;
+  // Tls13Records reads with "client" and writes with "server": the roles
+  // swapped, as a client. Only its reading side is used (OpenSSL writes).
+  herald::push::Tls13Secrets swapped;
+  swapped.client = s->server;
+  swapped.client_size = s->server_size;
+  swapped.server = s->client;
+  swapped.server_size = s->client_size;
+  swapped.client_records_read = c.records_read - c.handshake_records;
+  c.records = herald::push::Tls13Records::Create(SSL_get_current_cipher(c.ssl),
+                                                 swapped);
+  if (c.records != nullptr) stats_.own_records.Add();
+}
+
+void Worker::OpenOwnRecords(Connection& c, const char* p, size_t n) {
+  const char* in = p;
+  size_t size = n;
+  if (!c.cipher_in.empty()) {
+    c.cipher_in.append(p, n);
+    in = c.cipher_in.data();
+    size = c.cipher_in.size();
+  }
+  size_t used = 0;
+  opened_.clear();
+  const auto status = c.records->Open(reinterpret_cast<const uint8_t*>(in),
+                                      size, used, opened_);
+  if (c.cipher_in.empty()) {
+    c.cipher_in.assign(in + used, size - used);
+  } else {
+    c.cipher_in.erase(0, used);
+  }
+  if (!opened_.empty()) {
+    stats_.bytes_received.Add(opened_.size());
+    Process(c, opened_.data(), opened_.size());
+    if (c.fd < 0) return;
+  }
+  using Status = herald::push::Tls13Records::OpenStatus;
+  if (status == Status::kOk) return;
+  if (status == Status::kError) stats_.parse_errors.Add();
+  Close(c, /*by_server=*/status != Status::kError);
 }
 
 void Worker::Process(Connection& c, const char* p, size_t n) {
@@ -585,6 +658,9 @@ void Worker::Release(Connection& c) {
   std::string().swap(c.in);
   std::string().swap(c.out);
   c.fragments.reset();
+  c.secrets.reset();
+  c.records.reset();
+  std::string().swap(c.cipher_in);
 }
 
 void Worker::CheckTimeouts(int64_t now) {

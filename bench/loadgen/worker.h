@@ -35,8 +35,9 @@ struct WorkerConfig {
   int max_in_flight = 512;     // this worker's share of handshakes
   int64_t handshake_timeout_ns = 15'000'000'000;
   bool delayed_ack = false;
-  bool never_read = false;  // stop reading once upgraded; not a recipient
-  int rcvbuf = 0;           // SO_RCVBUF before connect; 0: the kernel's
+  bool never_read = false;   // stop reading once upgraded; not a recipient
+  bool own_records = false;  // open TLS 1.3 records ourselves once open
+  int rcvbuf = 0;            // SO_RCVBUF before connect; 0: the kernel's
 };
 
 // One epoll loop over a share of the subscriber connections: it opens them
@@ -77,8 +78,15 @@ class Worker {
   void DriveTls(Connection& c);
   void SendUpgrade(Connection& c);
   void ReadAll(Connection& c);
-  // Hands ciphertext to OpenSSL and processes the plaintext it yields.
+  // Hands ciphertext to OpenSSL (or, once taken over, to c.records) and
+  // processes the plaintext it yields.
   void OnCipher(Connection& c, const char* p, size_t n);
+  // Once the WebSocket is open and OpenSSL holds no unread bytes: reads
+  // the rest of the stream with push::Tls13Records (OpenSSL still writes).
+  void TakeOverRecords(Connection& c);
+  void OpenOwnRecords(Connection& c, const char* p, size_t n);
+  static void OnSslMessage(int write_p, int version, int content_type,
+                           const void* buf, size_t len, SSL* ssl, void* arg);
   void Process(Connection& c, const char* p, size_t n);
   void OnHandshakeBytes(Connection& c, const char* p, size_t n);
   size_t ParseFrames(Connection& c, const char* p, size_t n);
@@ -118,6 +126,7 @@ class Worker {
   std::string request_scratch_;
   std::unique_ptr<char[]> buf_;    // what read() returns
   std::unique_ptr<char[]> plain_;  // what SSL_read returns
+  std::string opened_;             // what c.records opens
 };
 
 }  // namespace herald::bench

@@ -58,6 +58,7 @@ struct alignas(64) WorkerStats {
   OwnedCounter bytes_received;       // application bytes after TLS
   OwnedCounter reads;                // read() calls that returned data
   OwnedCounter parse_errors;         // frames that are not a herald event
+  OwnedCounter own_records;          // wss connections read by Tls13Records
   OwnedCounter pings;
   OwnedCounter frame_payload_bytes;  // payload size of the last event
   OwnedCounter shape_mismatches;     // events not byte for byte EventBody's
