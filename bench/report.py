@@ -509,9 +509,11 @@ def batched_table(runs):
                   key=lambda k: (k[0], k[1] or 0))
     for n, w in keys:
         row = {"n": n, "window": w}
-        for key, s in [("herald", "herald"), ("floor-batched", "floor-batched")]:
+        for key, s, tr in [("herald", "herald", "ws"), ("herald_wss", "herald", "wss"),
+                           ("floor-batched", "floor-batched", "ws")]:
             reps = sorted((r for r in runs if r.get("scenario") == "batched" and
-                           r.get("server") == s and r.get("n") == n and r.get("window") == w),
+                           r.get("server") == s and r.get("transport") == tr and
+                           r.get("n") == n and r.get("window") == w),
                           key=lambda r: r.get("rep", 0))
             row[key + "_reps"] = [lgv(r, "deliveries_per_s") for r in reps]
             row[key] = median(row[key + "_reps"])
@@ -527,6 +529,8 @@ def batched_table(runs):
         row["per_rep"] = [ratio(h, b) for h, b in
                           zip(row["herald_reps"], row["floor-batched_reps"])]
         row["floor-batched/floor"] = ratio(row["floor-batched"], row["floor"])
+        row["herald_wss/floor-batched"] = ratio(row["herald_wss"], row["floor-batched"])
+        row["herald_wss/ws"] = ratio(row["herald_wss"], row["herald"])
         row["meets_target"] = (row["herald/floor-batched"] is not None and
                                row["herald/floor-batched"] >= BATCHED_TARGET)
         rows.append(row)
@@ -786,11 +790,12 @@ def batched_markdown(t, p):
          f"{BATCHED_TARGET}× the batched floor at windows 32 and 64, N = 10k. frames/write: the "
          "batched floor's deliveries ÷ its write() calls to subscribers (whole run). CPU: the "
          "server's own CPU time per delivery over the measured window.", "",
-         "| window | N | herald | batched floor | floor (one write per delivery) | "
-         "herald÷batched floor | ≥ 0.8× | per repeat | batched÷floor | frames/write | "
-         "CPU µs/delivery: herald / batched floor | p99 ms: herald / batched floor | "
-         "core 0 / core 1 busy: herald; batched floor |",
-         "|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|---|---|"]
+         "| window | N | herald ws | batched floor | floor (one write per delivery) | "
+         "herald÷batched floor | ≥ 0.8× | per repeat | herald wss (÷ batched floor, ÷ ws) | "
+         "batched÷floor | frames/write | "
+         "CPU µs/delivery: herald ws / wss / batched floor | p99 ms: herald ws / wss / batched floor | "
+         "core 0 / core 1 busy: herald ws; batched floor |",
+         "|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---|---|---|"]
     for r in rows:
         hb = r["herald/floor-batched"]
         met = "—" if hb is None else ("yes" if r["meets_target"] else "**no**")
@@ -799,10 +804,13 @@ def batched_markdown(t, p):
         cores_ = lambda k: ", ".join(fmt_cores_pair(c) for c in r[k])
         L.append(f"| {fmt_num(r['window'])} | {r['n']:,} | {fmt_num(r['herald'])} | "
                  f"{fmt_num(r['floor-batched'])} | {fmt_num(r['floor'])} | {fmt_ratio(hb)} | "
-                 f"{met} | {per} | {fmt_ratio(r['floor-batched/floor'])} | "
+                 f"{met} | {per} | {fmt_num(r['herald_wss'])} ({fmt_ratio(r['herald_wss/floor-batched'])}, "
+                 f"{fmt_ratio(r['herald_wss/ws'])}) | {fmt_ratio(r['floor-batched/floor'])} | "
                  f"{'—' if fpw is None else f'{fpw:.1f}'} | "
-                 f"{fmt_num(r['herald_cpu_us'], 2)} / {fmt_num(r['floor-batched_cpu_us'], 2)} | "
-                 f"{fmt_ms(r['herald_p99_us'])} / {fmt_ms(r['floor-batched_p99_us'])} | "
+                 f"{fmt_num(r['herald_cpu_us'], 2)} / {fmt_num(r['herald_wss_cpu_us'], 2)} / "
+                 f"{fmt_num(r['floor-batched_cpu_us'], 2)} | "
+                 f"{fmt_ms(r['herald_p99_us'])} / {fmt_ms(r['herald_wss_p99_us'])} / "
+                 f"{fmt_ms(r['floor-batched_p99_us'])} | "
                  f"{cores_('herald_cores')}; {cores_('floor-batched_cores')} |")
     L.append("")
     return L
