@@ -489,6 +489,7 @@ def build_tables(runs, window=None):
     t["cluster"] = cluster_table(runs)
     t["unbatched"] = unbatched_table(runs)
     t["latency_targets"] = latency_targets(runs)
+    t["paired"] = paired_table(runs)
     return t
 
 
@@ -607,6 +608,52 @@ def latency_targets(runs):
     return rows
 
 
+def paired_table(runs):
+    """Paired runs (bench/run "paired"): herald and the floor measured in
+    alternating slices of one load generator pair. Per (N, transport): the
+    saturation pair's deliveries/s ratio, then per fixed rate the p99
+    ratio, against issue 10's targets."""
+    rows = []
+    keys = sorted({(r.get("n"), r.get("transport")) for r in runs
+                   if r.get("scenario") == "paired"},
+                  key=lambda k: (k[0] or 0, k[1] != "ws"))
+
+    def side(server, n, tr, phase, rate=None):
+        return find(runs, scenario="paired", server=server, n=n, transport=tr,
+                    phase=phase, rate=rate)
+
+    for n, tr in keys:
+        h, f = side("herald", n, tr, "saturation"), side("floor", n, tr, "saturation")
+        row = {"n": n, "transport": tr,
+               "herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
+               "floor_deliveries_per_s": lgv(f, "deliveries_per_s"),
+               "counted_s": lgv(h, "duration_s"),
+               "lost": sum((lgv(r, "deliveries_expected_total", 0) or 0) -
+                           (lgv(r, "deliveries_total", 0) or 0) for r in (h, f) if r),
+               "herald_p99_us": lat(h, "p99"), "floor_p99_us": lat(f, "p99"),
+               "latency": []}
+        row["herald/floor"] = ratio(row["herald_deliveries_per_s"], row["floor_deliveries_per_s"])
+        row["meets_target"] = (tr == "ws" and row["herald/floor"] is not None and
+                               row["herald/floor"] >= UNBATCHED_TARGET)
+        rates = sorted({r.get("rate") for r in runs if r.get("scenario") == "paired" and
+                        r.get("phase") == "latency" and r.get("n") == n and
+                        r.get("transport") == tr})
+        for rate in rates:
+            hl, fl = side("herald", n, tr, "latency", rate), side("floor", n, tr, "latency", rate)
+            lr = {"rate": rate, "floor_deliveries_per_s": lgv(fl, "deliveries_per_s"),
+                  "herald_deliveries_per_s": lgv(hl, "deliveries_per_s"),
+                  "incomplete": [lgv(hl, "events_incomplete"), lgv(fl, "events_incomplete")]}
+            for q in ["p50", "p99", "p999"]:
+                lr[f"herald_{q}_us"] = lat(hl, q)
+                lr[f"floor_{q}_us"] = lat(fl, q)
+            lr["p99_ratio"] = ratio(lr["herald_p99_us"], lr["floor_p99_us"])
+            lr["meets_target"] = (lr["p99_ratio"] is not None and
+                                  lr["p99_ratio"] <= LATENCY_TARGET[tr])
+            row["latency"].append(lr)
+        rows.append(row)
+    return rows
+
+
 def cluster_table(runs):
     """One row per node count: saturation and fixed-rate runs side by side."""
     rows = []
@@ -704,6 +751,7 @@ def markdown(res):
     L.append("")
     L += unbatched_markdown(t, p)
     L += latency_targets_markdown(t, p)
+    L += paired_markdown(t, p)
     if t["latency"]:
         L.append(f"## 1c. Fan-out latency at equal offered load (N = {p['latency_n']}, "
                  f"the same fixed event rates for every server, {p['half_s']} s each)")
@@ -874,6 +922,45 @@ def latency_targets_markdown(t, p):
                  f"{'yes' if r['ws_meets_target'] else '**no**'} | {per('ws')} | {trio('wss')} | "
                  f"{fmt_ratio(r['wss/floor_p99'])} | {'yes' if r['wss_meets_target'] else '**no**'} | "
                  f"{per('wss')} | {cpu} | {inc} |")
+    L.append("")
+    return L
+
+
+def paired_markdown(t, p):
+    rows = t.get("paired") or []
+    if not rows:
+        return []
+    slice_ms, settle = p.get("paired_slice_ms"), p.get("paired_settle_ms")
+    L = [f"## 1g. Paired: herald and the floor in alternating {slice_ms} ms turns "
+         "(both up at once on core 0, one load generator each on core 1)", "",
+         "The two load generators agree on a clock and take turns: each publishes only in "
+         f"its own slice of every two and counts from {settle} ms into it, so both servers "
+         "meet the same machine second by second and drift in the VM cancels out of the "
+         "ratio (bench/README.md, \"Paired runs\"). Saturation: window 1, "
+         f"{p.get('paired_s')} s of window (the counted time is in the table). Latency: "
+         f"both at the same fixed rates, fractions {p.get('paired_fractions')} of the floor's "
+         f"paired saturation rate, {p.get('paired_latency_s')} s of window each. Targets "
+         f"(issue 10): ws deliveries/s ≥ {UNBATCHED_TARGET}× the floor; p99 ≤ "
+         f"{LATENCY_TARGET['ws']}× the floor's on ws, ≤ {LATENCY_TARGET['wss']}× on wss.", "",
+         "| N | herald | floor deliveries/s | herald deliveries/s | herald÷floor | ≥ 0.95× (ws) "
+         "| counted s | lost |",
+         "|---:|---|---:|---:|---:|---|---:|---:|"]
+    for r in rows:
+        target = ("yes" if r["meets_target"] else "**no**") if r["transport"] == "ws" else "—"
+        L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(r['floor_deliveries_per_s'])} | "
+                 f"{fmt_num(r['herald_deliveries_per_s'])} | {fmt_ratio(r['herald/floor'])} | "
+                 f"{target} | {fmt_num(r['counted_s'], 1)} | {r['lost']:,} |")
+    L += ["", "| N | herald | events/s each | floor p50 / p99 / p99.9 ms | herald p50 / p99 / p99.9 ms "
+          "| p99 herald÷floor | target | incomplete: herald / floor |",
+          "|---:|---|---:|---|---|---:|---|---|"]
+    for r in rows:
+        for lr in r["latency"]:
+            def trio(k):
+                return " / ".join(fmt_ms(lr[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
+            L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(lr['rate'], 1)} | {trio('floor')} | "
+                     f"{trio('herald')} | {fmt_ratio(lr['p99_ratio'])} | "
+                     f"{'yes' if lr['meets_target'] else '**no**'} (≤ {LATENCY_TARGET[r['transport']]}×) | "
+                     f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
     L.append("")
     return L
 

@@ -5,9 +5,12 @@
 #include <openssl/err.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -295,9 +298,18 @@ void LoadRun::PublishLoop(Publisher* publisher, int64_t t0, int64_t end) {
   uint64_t seq = 1;
   uint64_t oldest = 1;
   uint64_t k = 0;
+  const SliceSchedule& slices = state_.slices();
   for (;;) {
     int64_t now = MonoNowNs();
     if (now >= end) break;
+    if (!slices.Active(now)) {
+      // The other server's turn: the open loop's schedule restarts with
+      // this process's next slice (nothing is owed for the pause).
+      t0 = std::min(slices.NextActive(now), end);
+      k = 0;
+      SleepNs(t0 - now);
+      continue;
+    }
     while (oldest < seq && ring.Finished(oldest)) ++oldest;
     if (interval > 0) {
       int64_t due =
@@ -329,7 +341,14 @@ void LoadRun::PublishLoop(Publisher* publisher, int64_t t0, int64_t end) {
     if (!publisher->Publish(seq, server, ns)) ring.Abandon(seq);
     ++published_total_;
     expected_total_ += static_cast<uint64_t>(expected);
-    if (ns >= window_start_ns_ && ns < window_end_ns_) ++published_window_;
+    if (ns >= window_start_ns_ && ns < window_end_ns_ && slices.Counted(ns)) {
+      ++published_window_;
+    }
+    if (slices.enabled()) {
+      int64_t off = slices.OffsetInPeriod(ns);
+      slice_offset_min_ns_ = std::min(slice_offset_min_ns_, off);
+      slice_offset_max_ns_ = std::max(slice_offset_max_ns_, off);
+    }
     published_progress_.store(published_total_, std::memory_order_relaxed);
     ++seq;
     ++k;
@@ -378,6 +397,14 @@ void LoadRun::RunTraffic() {
             "of its own has nothing to pace it\n");
   }
   int64_t t0 = MonoNowNs();
+  if (options_.slice_ms > 0) {
+    const int64_t slice = options_.slice_ms * 1'000'000LL;
+    t0 = AgreeEpoch(
+        SliceSchedule::NextEpoch(t0, slice * options_.slice_phases, kSecond));
+    state_.SetSlices(SliceSchedule(t0, slice, options_.slice_phase,
+                                   options_.slice_phases,
+                                   options_.slice_settle_ms * 1'000'000LL));
+  }
   window_start_ns_ = t0 + static_cast<int64_t>(options_.warmup_s * 1e9);
   window_end_ns_ =
       window_start_ns_ + static_cast<int64_t>(options_.duration_s * 1e9);
@@ -475,13 +502,43 @@ void LoadRun::CollectChat() {
   }
 }
 
+// The pair's first period: whichever process gets here first publishes its
+// `candidate` as barrier_dir/epoch (written whole, then hard-linked into
+// place, so a reader never sees it half written); every process returns
+// the published one.
+int64_t LoadRun::AgreeEpoch(int64_t candidate) {
+  namespace fs = std::filesystem;
+  fs::path dir(options_.barrier_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  fs::path epoch = dir / "epoch";
+  fs::path mine = dir / ("epoch." + std::to_string(options_.user_offset) + "." +
+                         std::to_string(getpid()));
+  { std::ofstream(mine) << candidate << "\n"; }
+  if (link(mine.c_str(), epoch.c_str()) != 0 && errno != EEXIST) {
+    fprintf(stderr, "loadgen: cannot publish %s: %s\n", epoch.c_str(),
+            strerror(errno));
+  }
+  fs::remove(mine, ec);
+  int64_t agreed = 0;
+  std::ifstream(epoch) >> agreed;
+  if (agreed <= 0) {
+    fprintf(stderr, "loadgen: no epoch in %s; using this process's own\n",
+            epoch.c_str());
+    return candidate;
+  }
+  return agreed;
+}
+
 void LoadRun::Barrier() {
   if (options_.barrier_count <= 0) return;
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path dir(options_.barrier_dir);
   fs::create_directories(dir, ec);
-  fs::path mine = dir / (std::to_string(options_.user_offset) + ".ready");
+  // Named by pid too: a pair's two processes may share a user offset.
+  fs::path mine = dir / (std::to_string(options_.user_offset) + "." +
+                         std::to_string(getpid()) + ".ready");
   std::ofstream(mine) << results_.established << "\n";
   int64_t give_up = MonoNowNs() + static_cast<int64_t>(options_.wait_s * 1e9);
   for (;;) {
@@ -539,8 +596,26 @@ void LoadRun::Collect() {
     r.frame_payload_bytes =
         std::max(r.frame_payload_bytes, w->stats().frame_payload_bytes.Get());
   }
+  if (state_.slices().enabled()) {
+    const SliceSchedule& sl = state_.slices();
+    r.slice_ms = options_.slice_ms;
+    r.slice_phase = options_.slice_phase;
+    r.slice_phases = options_.slice_phases;
+    r.slice_settle_ms = options_.slice_settle_ms;
+    r.slice_epoch_ns = sl.epoch_ns();
+    if (slice_offset_max_ns_ >= 0) {
+      r.slice_publish_offset_min_ms =
+          static_cast<double>(slice_offset_min_ns_) / 1e6;
+      r.slice_publish_offset_max_ms =
+          static_cast<double>(slice_offset_max_ns_) / 1e6;
+    }
+  }
   if (window_end_ns_ > window_start_ns_ && window_ended_) {
-    r.duration_s = static_cast<double>(window_end_ns_ - window_start_ns_) / 1e9;
+    // The counted time: the whole window, or in a paired run the counted
+    // part of this process's slices inside it.
+    r.duration_s = static_cast<double>(state_.slices().CountedNs(
+                       window_start_ns_, window_end_ns_)) /
+                   1e9;
     r.window_start_ns = window_start_ns_;
     r.window_end_ns = window_end_ns_;
     r.deliveries_per_s = static_cast<double>(r.deliveries) / r.duration_s;

@@ -39,6 +39,7 @@ class LoadRun {
   void StartWorkers();
   bool WaitForSetup();
   void Barrier();
+  int64_t AgreeEpoch(int64_t candidate);
   void RunTraffic();
   void RunIdle();
   // MakePublisher, started; null (and results_.note says why) if it failed.
@@ -70,6 +71,9 @@ class LoadRun {
   uint64_t published_total_ = 0;
   uint64_t expected_total_ = 0;
   std::vector<ChatStep> chat_steps_;
+  // Paired runs: where in the period the events were published.
+  int64_t slice_offset_min_ns_ = INT64_MAX;
+  int64_t slice_offset_max_ns_ = -1;
   std::atomic<uint64_t> published_progress_{0};
   std::atomic<bool> publishing_done_{false};
 

@@ -85,6 +85,24 @@ bool FinishChat(Options* o, bool have_servers, bool have_memberships,
   return true;
 }
 
+// --slice_*: a paired run's publisher, in fanout or servers mode.
+bool CheckSlices(const Options& o, std::string* error) {
+  if (o.barrier_dir.empty()) {
+    *error =
+        "--slice_ms needs --barrier_dir (the pair agrees on its epoch there)";
+  } else if (o.slice_phase >= o.slice_phases) {
+    *error = "--slice_phase must be below --slice_phases";
+  } else if (o.slice_settle_ms >= o.slice_ms) {
+    *error = "--slice_settle_ms must be below --slice_ms";
+  } else if (!o.publisher ||
+             (o.mode != Mode::kFanout && o.mode != Mode::kServers)) {
+    *error = "--slice_ms applies to a publishing fanout or servers run";
+  } else {
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* Options::Usage() {
@@ -107,6 +125,8 @@ const char* Options::Usage() {
          "  [--setup=1] [--delayed_ack=0] [--barrier_dir=DIR "
          "--barrier_count=P]\n"
          "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0] [--own_records=1]\n"
+         "  [--slice_ms=0 --slice_phase=0 --slice_phases=2 "
+         "--slice_settle_ms=200]\n"
          "  chat: [--population=CONNECTIONS] [--rates=100,200,0] "
          "[--step_s=4]\n"
          "    [--step_warmup_s=1]\n";
@@ -220,6 +240,18 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
     } else if (name == "barrier_count") {
       ok = ToInt(v, &n) && n >= 0 && n <= 10000;
       barrier_count = static_cast<int>(n);
+    } else if (name == "slice_ms") {
+      ok = ToInt(v, &n) && n >= 0 && n <= 600000;
+      slice_ms = static_cast<int>(n);
+    } else if (name == "slice_phase") {
+      ok = ToInt(v, &n) && n >= 0 && n < 64;
+      slice_phase = static_cast<int>(n);
+    } else if (name == "slice_phases") {
+      ok = ToInt(v, &n) && n >= 1 && n <= 64;
+      slice_phases = static_cast<int>(n);
+    } else if (name == "slice_settle_ms") {
+      ok = ToInt(v, &n) && n >= 0 && n <= 600000;
+      slice_settle_ms = static_cast<int>(n);
     } else if (name == "delayed_ack") {
       ok = ToBool(v, &delayed_ack);
     } else if (name == "never_read") {
@@ -279,6 +311,7 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
     *error = "--barrier_count needs --barrier_dir";
     return false;
   }
+  if (slice_ms > 0 && !CheckSlices(*this, error)) return false;
   if (auto st = grpc_auth.Check(); !st.ok()) {
     *error = std::string(st.message());
     return false;

@@ -164,6 +164,13 @@ std::string Results::ToJson() const {
     l.Close();
   }
   o.Add("duration_s", duration_s);
+  o.AddInt("slice_ms", slice_ms);
+  o.AddInt("slice_phase", slice_phase);
+  o.AddInt("slice_phases", slice_phases);
+  o.AddInt("slice_settle_ms", slice_settle_ms);
+  o.AddInt("slice_epoch_ns", slice_epoch_ns);
+  o.Add("slice_publish_offset_min_ms", slice_publish_offset_min_ms);
+  o.Add("slice_publish_offset_max_ms", slice_publish_offset_max_ms);
   o.AddInt("window_start_ns", window_start_ns);
   o.AddInt("window_end_ns", window_end_ns);
   // CLOCK_REALTIME - CLOCK_MONOTONIC now: puts the window on the wall clock

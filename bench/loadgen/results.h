@@ -85,6 +85,16 @@ struct Results {
   uint64_t p999_us = 0;
   uint64_t max_us = 0;
   double duration_s = 0;
+  // Paired runs (--slice_ms): the schedule, and the earliest and latest
+  // offset in the period at which this process published (its own slice
+  // is [phase, phase + 1) x slice_ms).
+  int slice_ms = 0;
+  int slice_phase = 0;
+  int slice_phases = 0;
+  int slice_settle_ms = 0;
+  int64_t slice_epoch_ns = 0;
+  double slice_publish_offset_min_ms = 0;
+  double slice_publish_offset_max_ms = 0;
   // The window's edges on CLOCK_MONOTONIC (the same clock in every process
   // of the machine), so outside samplers can be lined up with it.
   int64_t window_start_ns = 0;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bench/loadgen/event_ring.h"
+#include "bench/loadgen/slice_schedule.h"
 #include "bench/loadgen/worker_stats.h"
 
 namespace herald::bench {
@@ -32,7 +33,14 @@ class RunState {
     return open_[server].load(std::memory_order_relaxed);
   }
 
-  // Deliveries received in [start, end) count towards the results.
+  // A paired run's slices: set by the main thread before SetWindow, whose
+  // release store publishes it; read only after window_start() returned the
+  // window it belongs to (Worker checks the window first).
+  void SetSlices(const SliceSchedule& slices) { slices_ = slices; }
+  const SliceSchedule& slices() const { return slices_; }
+
+  // Deliveries received in [start, end), and in the counted part of the
+  // slices if any, count towards the results.
   void SetWindow(int64_t start_ns, int64_t end_ns) {
     window_end_.store(end_ns, std::memory_order_relaxed);
     window_start_.store(start_ns, std::memory_order_release);
@@ -68,6 +76,7 @@ class RunState {
   int servers_;
   std::unique_ptr<std::atomic<int32_t>[]> open_;
   EventRing ring_;
+  SliceSchedule slices_;
   std::atomic<int64_t> window_start_{std::numeric_limits<int64_t>::max()};
   std::atomic<int64_t> window_end_{std::numeric_limits<int64_t>::max()};
   std::atomic<bool> stop_{false};

@@ -528,7 +528,8 @@ void Worker::Deliver(const char* p, size_t n) {
   stats_.deliveries_total.Add();
   stats_.frame_payload_bytes.Set(n);
   state_->ring().OnReceipt(seq);
-  if (now_ns_ >= window_start_ && now_ns_ < window_end_) {
+  if (now_ns_ >= window_start_ && now_ns_ < window_end_ &&
+      state_->slices().Counted(now_ns_)) {
     stats_.deliveries_measured.Add();
     int64_t lat = now_ns_ - ns;
     stats_.latency_us.Record(lat > 0 ? static_cast<uint64_t>(lat) / 1000 : 0);

@@ -59,3 +59,80 @@ class TestLoadgenRecords(HeraldCase):
 
     def test_openssl_record_layer_gets_every_event_once(self):
         self.check(self.run_loadgen(own_records=0), own_records=0)
+
+
+FLOOR = os.path.join(os.path.dirname(HERALD_BIN), "herald-floor")
+SLICE_MS, SETTLE_MS, WARMUP_S, DURATION_S = 200, 50, 0.4, 2.0
+
+
+class TestLoadgenPairedSlices(HeraldCase):
+    """bench/run's paired runs: herald and the raw floor driven by two load
+    generators that take turns in 200 ms slices on one agreed clock
+    (--slice_ms, bench/loadgen/slice_schedule.h). Each may publish only in
+    its own slice and counts only after the settle, so the pair never loads
+    both servers at once and the counted time is exact."""
+    HERALD_ARGS = ("--threads=1", "--plain", "--max_connections_per_ip=0",
+                   "--max_new_connections_per_ip_per_sec=0",
+                   "--max_connections_per_user=0")
+    PER_TEST = True
+
+    def start_floor(self):
+        self.assertTrue(os.access(FLOOR, os.X_OK), "herald-floor missing: %r" % FLOOR)
+        floor = subprocess.Popen([FLOOR, "--port=0"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        self.addCleanup(floor.wait, 10)
+        self.addCleanup(floor.terminate)
+        line = floor.stdout.readline().decode()
+        self.assertTrue(line.startswith("ready port="), line)
+        return int(line.split("=")[1])
+
+    def loadgen(self, d, phase, target_flags, source):
+        return subprocess.Popen(
+            [LOADGEN, "--mode=fanout", "--connections=%d" % CONNECTIONS,
+             "--sources=" + source, "--threads=1", "--progress=0", "--rate=0",
+             "--window=1", "--duration_s=%g" % DURATION_S,
+             "--warmup_s=%g" % WARMUP_S, "--event_timeout_s=5",
+             "--barrier_dir=" + os.path.join(d, "barrier"), "--barrier_count=2",
+             "--slice_ms=%d" % SLICE_MS, "--slice_settle_ms=%d" % SETTLE_MS,
+             "--slice_phase=%d" % phase,
+             "--json=" + os.path.join(d, "lg%d.json" % phase)] + target_flags,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def test_pair_takes_turns_and_counts_exact_time(self):
+        floor_port = self.start_floor()
+        with tempfile.TemporaryDirectory() as d:
+            procs = [
+                self.loadgen(d, 0, ["--target=herald",
+                                    "--grpc=127.0.0.1:%d" % self.h.grpc_port,
+                                    "--url=ws://127.0.0.1:%d/?token={token}" % self.h.main_port],
+                             "127.0.0.2"),
+                self.loadgen(d, 1, ["--target=http",
+                                    "--publish_url=http://127.0.0.1:%d/pub/{server}" % floor_port,
+                                    "--url=ws://127.0.0.1:%d/sub/{servers}" % floor_port],
+                             "127.0.0.3")]
+            for p in procs:
+                _, err = p.communicate(timeout=120)
+                self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
+            runs = []
+            for phase in (0, 1):
+                with open(os.path.join(d, "lg%d.json" % phase)) as f:
+                    runs.append(json.load(f))
+        self.assertEqual(runs[0]["slice_epoch_ns"], runs[1]["slice_epoch_ns"])
+        self.assertGreater(runs[0]["slice_epoch_ns"], 0)
+        # The window starts on a period and holds five: 5 x (200 - 50) ms.
+        counted = 5 * (SLICE_MS - SETTLE_MS) / 1000.0
+        for phase, r in enumerate(runs):
+            self.assertEqual(r["slice_ms"], SLICE_MS)
+            self.assertEqual(r["slice_phase"], phase)
+            self.assertAlmostEqual(r["duration_s"], counted, places=6)
+            # Every event was published inside this process's own slice.
+            self.assertGreaterEqual(r["slice_publish_offset_min_ms"], phase * SLICE_MS)
+            self.assertLess(r["slice_publish_offset_max_ms"], (phase + 1) * SLICE_MS)
+            self.assertEqual(r["established"], CONNECTIONS)
+            self.assertEqual(r["parse_errors"], 0)
+            self.assertEqual(r["events_incomplete"], 0)
+            self.assertEqual(r["deliveries_total"], r["events_published_total"] * CONNECTIONS)
+            # Counted: 0.75 s of the 1.2 s this process published in (six
+            # own slices); unsliced, the window would count 2.0 of 2.4 s.
+            self.assertGreater(r["deliveries"], 0)
+            self.assertLess(r["deliveries"], 0.75 * r["deliveries_total"])
