@@ -939,7 +939,10 @@ def paired_markdown(t, p):
          "ratio (bench/README.md, \"Paired runs\"). Saturation: window 1, "
          f"{p.get('paired_s')} s of window (the counted time is in the table). Latency: "
          f"both at the same fixed rates, fractions {p.get('paired_fractions')} of the floor's "
-         f"paired saturation rate, {p.get('paired_latency_s')} s of window each. Targets "
+         f"paired saturation rate, {p.get('paired_latency_s')} s of window each, in turns of "
+         f"{p.get('paired_latency_slice_ms')} ms whose last {p.get('paired_latency_tail_ms')} ms "
+         "publish nothing (the turn's events drain inside it); every event published in a "
+         "turn is counted whole. Targets "
          f"(issue 10): ws deliveries/s ≥ {UNBATCHED_TARGET}× the floor; p99 ≤ "
          f"{LATENCY_TARGET['ws']}× the floor's on ws, ≤ {LATENCY_TARGET['wss']}× on wss.", "",
          "| N | herald | floor deliveries/s | herald deliveries/s | herald÷floor | ≥ 0.95× (ws) "

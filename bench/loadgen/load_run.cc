@@ -341,7 +341,8 @@ void LoadRun::PublishLoop(Publisher* publisher, int64_t t0, int64_t end) {
     if (!publisher->Publish(seq, server, ns)) ring.Abandon(seq);
     ++published_total_;
     expected_total_ += static_cast<uint64_t>(expected);
-    if (ns >= window_start_ns_ && ns < window_end_ns_ && slices.Counted(ns)) {
+    if (ns >= window_start_ns_ && ns < window_end_ns_ &&
+        slices.InCountedSpan(ns)) {
       ++published_window_;
     }
     if (slices.enabled()) {
@@ -401,9 +402,14 @@ void LoadRun::RunTraffic() {
     const int64_t slice = options_.slice_ms * 1'000'000LL;
     t0 = AgreeEpoch(
         SliceSchedule::NextEpoch(t0, slice * options_.slice_phases, kSecond));
-    state_.SetSlices(SliceSchedule(t0, slice, options_.slice_phase,
-                                   options_.slice_phases,
-                                   options_.slice_settle_ms * 1'000'000LL));
+    SliceSchedule::Config c;
+    c.slice_ns = slice;
+    c.phase = options_.slice_phase;
+    c.phases = options_.slice_phases;
+    c.settle_ns = options_.slice_settle_ms * 1'000'000LL;
+    c.tail_ns = options_.slice_tail_ms * 1'000'000LL;
+    c.by_publish = options_.rate > 0;  // an open loop counts whole events
+    state_.SetSlices(SliceSchedule(t0, c));
   }
   window_start_ns_ = t0 + static_cast<int64_t>(options_.warmup_s * 1e9);
   window_end_ns_ =
@@ -602,6 +608,8 @@ void LoadRun::Collect() {
     r.slice_phase = options_.slice_phase;
     r.slice_phases = options_.slice_phases;
     r.slice_settle_ms = options_.slice_settle_ms;
+    r.slice_tail_ms = options_.slice_tail_ms;
+    r.slice_by_publish = sl.by_publish();
     r.slice_epoch_ns = sl.epoch_ns();
     if (slice_offset_max_ns_ >= 0) {
       r.slice_publish_offset_min_ms =

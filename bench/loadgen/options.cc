@@ -92,8 +92,8 @@ bool CheckSlices(const Options& o, std::string* error) {
         "--slice_ms needs --barrier_dir (the pair agrees on its epoch there)";
   } else if (o.slice_phase >= o.slice_phases) {
     *error = "--slice_phase must be below --slice_phases";
-  } else if (o.slice_settle_ms >= o.slice_ms) {
-    *error = "--slice_settle_ms must be below --slice_ms";
+  } else if (o.slice_settle_ms + o.slice_tail_ms >= o.slice_ms) {
+    *error = "--slice_settle_ms + --slice_tail_ms must be below --slice_ms";
   } else if (!o.publisher ||
              (o.mode != Mode::kFanout && o.mode != Mode::kServers)) {
     *error = "--slice_ms applies to a publishing fanout or servers run";
@@ -126,7 +126,8 @@ const char* Options::Usage() {
          "--barrier_count=P]\n"
          "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0] [--own_records=1]\n"
          "  [--slice_ms=0 --slice_phase=0 --slice_phases=2 "
-         "--slice_settle_ms=200]\n"
+         "--slice_settle_ms=200\n"
+         "   --slice_tail_ms=0]\n"
          "  chat: [--population=CONNECTIONS] [--rates=100,200,0] "
          "[--step_s=4]\n"
          "    [--step_warmup_s=1]\n";
@@ -252,6 +253,9 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
     } else if (name == "slice_settle_ms") {
       ok = ToInt(v, &n) && n >= 0 && n <= 600000;
       slice_settle_ms = static_cast<int>(n);
+    } else if (name == "slice_tail_ms") {
+      ok = ToInt(v, &n) && n >= 0 && n <= 600000;
+      slice_tail_ms = static_cast<int>(n);
     } else if (name == "delayed_ack") {
       ok = ToBool(v, &delayed_ack);
     } else if (name == "never_read") {

@@ -64,13 +64,15 @@ struct Options {
   std::string barrier_dir;
   int barrier_count = 0;
   // Paired runs (SliceSchedule): after the barrier, publish only in slice
-  // slice_phase of every slice_phases slices of slice_ms, and count only
-  // after slice_settle_ms of each. 0: off. Needs --barrier_dir (where the
-  // pair agrees on the first period's start).
+  // slice_phase of every slice_phases slices of slice_ms, stopping
+  // slice_tail_ms before its end, and count only after slice_settle_ms of
+  // each. 0: off. Needs --barrier_dir (where the pair agrees on the first
+  // period's start).
   int slice_ms = 0;
   int slice_phase = 0;
   int slice_phases = 2;
   int slice_settle_ms = 200;
+  int slice_tail_ms = 0;
   // --mode=chat (bench/README.md "chat"): the whole population's connection
   // count (default: --connections), the sweep's offered rates in events/s
   // (0: closed loop, --window events in flight), each step's warm-up and

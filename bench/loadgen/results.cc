@@ -168,6 +168,8 @@ std::string Results::ToJson() const {
   o.AddInt("slice_phase", slice_phase);
   o.AddInt("slice_phases", slice_phases);
   o.AddInt("slice_settle_ms", slice_settle_ms);
+  o.AddInt("slice_tail_ms", slice_tail_ms);
+  o.Add("slice_by_publish", slice_by_publish);
   o.AddInt("slice_epoch_ns", slice_epoch_ns);
   o.Add("slice_publish_offset_min_ms", slice_publish_offset_min_ms);
   o.Add("slice_publish_offset_max_ms", slice_publish_offset_max_ms);

@@ -92,6 +92,8 @@ struct Results {
   int slice_phase = 0;
   int slice_phases = 0;
   int slice_settle_ms = 0;
+  int slice_tail_ms = 0;
+  bool slice_by_publish = false;  // receipts counted by their event's stamp
   int64_t slice_epoch_ns = 0;
   double slice_publish_offset_min_ms = 0;
   double slice_publish_offset_max_ms = 0;

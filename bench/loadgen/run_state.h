@@ -11,6 +11,9 @@
 
 namespace herald::bench {
 
+// window_start() before the window is set.
+inline constexpr int64_t kNoWindow = std::numeric_limits<int64_t>::max();
+
 // What the threads of one run share: the event ring, the number of open
 // connections per server (the receipts the publisher expects), the
 // measurement window and the stop flag. Created by the main thread before
@@ -34,8 +37,8 @@ class RunState {
   }
 
   // A paired run's slices: set by the main thread before SetWindow, whose
-  // release store publishes it; read only after window_start() returned the
-  // window it belongs to (Worker checks the window first).
+  // release store publishes it; read only after window_start() returned
+  // something other than kNoWindow (Worker copies it then).
   void SetSlices(const SliceSchedule& slices) { slices_ = slices; }
   const SliceSchedule& slices() const { return slices_; }
 
@@ -77,7 +80,7 @@ class RunState {
   std::unique_ptr<std::atomic<int32_t>[]> open_;
   EventRing ring_;
   SliceSchedule slices_;
-  std::atomic<int64_t> window_start_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> window_start_{kNoWindow};
   std::atomic<int64_t> window_end_{std::numeric_limits<int64_t>::max()};
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> step_start_[kMaxChatSteps] = {};

@@ -113,6 +113,11 @@ void Worker::Loop() {
     if (n <= 0) continue;
     window_start_ = state_->window_start();
     window_end_ = state_->window_end();
+    if (!slices_seen_ && window_start_ != kNoWindow) {
+      // Published by SetWindow's release store, which window_start() read.
+      slices_ = state_->slices();
+      slices_seen_ = true;
+    }
     for (int k = 0; k < n; ++k) OnEvent(events[k].data.u32, events[k].events);
   }
   CloseAll();
@@ -528,8 +533,11 @@ void Worker::Deliver(const char* p, size_t n) {
   stats_.deliveries_total.Add();
   stats_.frame_payload_bytes.Set(n);
   state_->ring().OnReceipt(seq);
-  if (now_ns_ >= window_start_ && now_ns_ < window_end_ &&
-      state_->slices().Counted(now_ns_)) {
+  // The window holds receipts by arrival; a paired open loop's by their
+  // event's publish time (SliceSchedule).
+  const int64_t at = slices_.by_publish() ? ns : now_ns_;
+  if (at >= window_start_ && at < window_end_ &&
+      slices_.CountsReceipt(ns, now_ns_)) {
     stats_.deliveries_measured.Add();
     int64_t lat = now_ns_ - ns;
     stats_.latency_us.Record(lat > 0 ? static_cast<uint64_t>(lat) / 1000 : 0);

@@ -11,6 +11,7 @@
 #include "bench/loadgen/connection.h"
 #include "bench/loadgen/membership_plan.h"
 #include "bench/loadgen/run_state.h"
+#include "bench/loadgen/slice_schedule.h"
 #include "bench/loadgen/split_mix.h"
 #include "bench/loadgen/url_template.h"
 #include "bench/loadgen/worker_stats.h"
@@ -121,6 +122,9 @@ class Worker {
   int64_t now_ns_ = 0;  // receive time of the bytes being parsed
   int64_t window_start_ = 0;
   int64_t window_end_ = 0;
+  // A paired run's slices, copied once the window is set (RunState).
+  SliceSchedule slices_;
+  bool slices_seen_ = false;
   SplitMix rng_;
   std::vector<int32_t> servers_scratch_;
   std::string request_scratch_;

@@ -8,15 +8,22 @@ namespace {
 constexpr int64_t kMs = 1'000'000;
 
 // Two processes of a pair: 100 ms slices, 20 ms settle, epoch at 1 s.
-SliceSchedule Phase(int p) {
-  return SliceSchedule(1000 * kMs, 100 * kMs, p, 2, 20 * kMs);
+SliceSchedule Phase(int p, int64_t tail_ns = 0, bool by_publish = false) {
+  SliceSchedule::Config c;
+  c.slice_ns = 100 * kMs;
+  c.phase = p;
+  c.settle_ns = 20 * kMs;
+  c.tail_ns = tail_ns;
+  c.by_publish = by_publish;
+  return SliceSchedule(1000 * kMs, c);
 }
 
 TEST(SliceScheduleTest, DisabledIsAlwaysActiveAndCounted) {
   SliceSchedule off;
   EXPECT_FALSE(off.enabled());
   EXPECT_TRUE(off.Active(5));
-  EXPECT_TRUE(off.Counted(5));
+  EXPECT_TRUE(off.InCountedSpan(5));
+  EXPECT_TRUE(off.CountsReceipt(1, 5));
   EXPECT_EQ(off.NextActive(5), 5);
   EXPECT_EQ(off.CountedNs(10, 110), 100);
 }
@@ -38,10 +45,35 @@ TEST(SliceScheduleTest, PhasesTakeTurnsAndNeverOverlap) {
 
 TEST(SliceScheduleTest, CountsOnlyAfterTheSettle) {
   SliceSchedule b = Phase(1);
-  EXPECT_FALSE(b.Counted(1119 * kMs));
-  EXPECT_TRUE(b.Counted(1120 * kMs));
-  EXPECT_TRUE(b.Counted(1199 * kMs));
-  EXPECT_FALSE(b.Counted(1200 * kMs));
+  EXPECT_FALSE(b.InCountedSpan(1119 * kMs));
+  EXPECT_TRUE(b.InCountedSpan(1120 * kMs));
+  EXPECT_TRUE(b.InCountedSpan(1199 * kMs));
+  EXPECT_FALSE(b.InCountedSpan(1200 * kMs));
+  // A closed loop counts a receipt by its arrival.
+  EXPECT_TRUE(b.CountsReceipt(1110 * kMs, 1150 * kMs));
+  EXPECT_FALSE(b.CountsReceipt(1150 * kMs, 1210 * kMs));
+}
+
+TEST(SliceScheduleTest, TailStopsPublishingBeforeTheSliceEnds) {
+  SliceSchedule a = Phase(0, 30 * kMs);
+  EXPECT_TRUE(a.Active(1069 * kMs));
+  EXPECT_FALSE(a.Active(1070 * kMs));
+  EXPECT_EQ(a.NextActive(1070 * kMs), 1200 * kMs);
+  // By arrival, the tail is still counted: the loop's own drain.
+  EXPECT_TRUE(a.InCountedSpan(1090 * kMs));
+  EXPECT_EQ(a.CountedNs(1000 * kMs, 1200 * kMs), 80 * kMs);
+}
+
+TEST(SliceScheduleTest, OpenLoopCountsWholeEventsByPublishTime) {
+  SliceSchedule a = Phase(0, 30 * kMs, /*by_publish=*/true);
+  EXPECT_TRUE(a.by_publish());
+  // Published in the span, received after the slice: counted.
+  EXPECT_TRUE(a.CountsReceipt(1060 * kMs, 1130 * kMs));
+  // Published in the settle: not counted, whenever it arrives.
+  EXPECT_FALSE(a.CountsReceipt(1010 * kMs, 1050 * kMs));
+  // The counted span ends where publishing stops.
+  EXPECT_FALSE(a.InCountedSpan(1075 * kMs));
+  EXPECT_EQ(a.CountedNs(1000 * kMs, 1200 * kMs), 50 * kMs);
 }
 
 TEST(SliceScheduleTest, NextActiveAndActiveEnd) {
@@ -51,7 +83,6 @@ TEST(SliceScheduleTest, NextActiveAndActiveEnd) {
   EXPECT_EQ(a.NextActive(1150 * kMs), 1200 * kMs);
   EXPECT_EQ(b.NextActive(1250 * kMs), 1300 * kMs);
   EXPECT_EQ(b.NextActive(1150 * kMs), 1150 * kMs);
-  EXPECT_EQ(a.ActiveEnd(1234 * kMs), 1300 * kMs);
 }
 
 TEST(SliceScheduleTest, CountedNsClipsEverySlice) {

@@ -86,30 +86,30 @@ class TestLoadgenPairedSlices(HeraldCase):
         self.assertTrue(line.startswith("ready port="), line)
         return int(line.split("=")[1])
 
-    def loadgen(self, d, phase, target_flags, source):
+    def loadgen(self, d, phase, target_flags, source, extra):
         return subprocess.Popen(
             [LOADGEN, "--mode=fanout", "--connections=%d" % CONNECTIONS,
-             "--sources=" + source, "--threads=1", "--progress=0", "--rate=0",
+             "--sources=" + source, "--threads=1", "--progress=0",
              "--window=1", "--duration_s=%g" % DURATION_S,
              "--warmup_s=%g" % WARMUP_S, "--event_timeout_s=5",
              "--barrier_dir=" + os.path.join(d, "barrier"), "--barrier_count=2",
-             "--slice_ms=%d" % SLICE_MS, "--slice_settle_ms=%d" % SETTLE_MS,
-             "--slice_phase=%d" % phase,
-             "--json=" + os.path.join(d, "lg%d.json" % phase)] + target_flags,
+             "--slice_ms=%d" % SLICE_MS, "--slice_phase=%d" % phase,
+             "--json=" + os.path.join(d, "lg%d.json" % phase)] + target_flags + extra,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def test_pair_takes_turns_and_counts_exact_time(self):
+    def run_pair(self, extra):
+        """herald as phase 0, the floor as phase 1; their JSON results."""
         floor_port = self.start_floor()
         with tempfile.TemporaryDirectory() as d:
             procs = [
                 self.loadgen(d, 0, ["--target=herald",
                                     "--grpc=127.0.0.1:%d" % self.h.grpc_port,
                                     "--url=ws://127.0.0.1:%d/?token={token}" % self.h.main_port],
-                             "127.0.0.2"),
+                             "127.0.0.2", extra),
                 self.loadgen(d, 1, ["--target=http",
                                     "--publish_url=http://127.0.0.1:%d/pub/{server}" % floor_port,
                                     "--url=ws://127.0.0.1:%d/sub/{servers}" % floor_port],
-                             "127.0.0.3")]
+                             "127.0.0.3", extra)]
             for p in procs:
                 _, err = p.communicate(timeout=120)
                 self.assertEqual(p.returncode, 0, err.decode(errors="replace"))
@@ -119,19 +119,41 @@ class TestLoadgenPairedSlices(HeraldCase):
                     runs.append(json.load(f))
         self.assertEqual(runs[0]["slice_epoch_ns"], runs[1]["slice_epoch_ns"])
         self.assertGreater(runs[0]["slice_epoch_ns"], 0)
-        # The window starts on a period and holds five: 5 x (200 - 50) ms.
-        counted = 5 * (SLICE_MS - SETTLE_MS) / 1000.0
         for phase, r in enumerate(runs):
             self.assertEqual(r["slice_ms"], SLICE_MS)
             self.assertEqual(r["slice_phase"], phase)
-            self.assertAlmostEqual(r["duration_s"], counted, places=6)
-            # Every event was published inside this process's own slice.
-            self.assertGreaterEqual(r["slice_publish_offset_min_ms"], phase * SLICE_MS)
-            self.assertLess(r["slice_publish_offset_max_ms"], (phase + 1) * SLICE_MS)
             self.assertEqual(r["established"], CONNECTIONS)
             self.assertEqual(r["parse_errors"], 0)
             self.assertEqual(r["events_incomplete"], 0)
             self.assertEqual(r["deliveries_total"], r["events_published_total"] * CONNECTIONS)
+        return runs
+
+    def test_open_loop_pair_counts_whole_events_published_in_its_span(self):
+        tail = 60
+        runs = self.run_pair(["--rate=100", "--slice_settle_ms=0",
+                              "--slice_tail_ms=%d" % tail])
+        # Five periods, each 200 - 60 ms of publishing, all of it counted.
+        counted = 5 * (SLICE_MS - tail) / 1000.0
+        for phase, r in enumerate(runs):
+            self.assertTrue(r["slice_by_publish"])
+            self.assertAlmostEqual(r["duration_s"], counted, places=6)
+            self.assertGreaterEqual(r["slice_publish_offset_min_ms"], phase * SLICE_MS)
+            self.assertLess(r["slice_publish_offset_max_ms"], (phase + 1) * SLICE_MS - tail)
+            # Every receipt of every counted event, and no other.
+            self.assertGreater(r["events_published"], 0)
+            self.assertEqual(r["deliveries"], r["events_published"] * CONNECTIONS)
+            self.assertEqual(r["latency_us"]["count"], r["deliveries"])
+
+    def test_pair_takes_turns_and_counts_exact_time(self):
+        runs = self.run_pair(["--rate=0", "--slice_settle_ms=%d" % SETTLE_MS])
+        # The window starts on a period and holds five: 5 x (200 - 50) ms.
+        counted = 5 * (SLICE_MS - SETTLE_MS) / 1000.0
+        for phase, r in enumerate(runs):
+            self.assertFalse(r["slice_by_publish"])
+            self.assertAlmostEqual(r["duration_s"], counted, places=6)
+            # Every event was published inside this process's own slice.
+            self.assertGreaterEqual(r["slice_publish_offset_min_ms"], phase * SLICE_MS)
+            self.assertLess(r["slice_publish_offset_max_ms"], (phase + 1) * SLICE_MS)
             # Counted: 0.75 s of the 1.2 s this process published in (six
             # own slices); unsliced, the window would count 2.0 of 2.4 s.
             self.assertGreater(r["deliveries"], 0)
