@@ -333,10 +333,17 @@ void LoadRun::PublishLoop(Publisher* publisher, int64_t t0, int64_t end) {
         continue;
       }
     }
+    if (options_.publish_stall_us > 0) {
+      SleepNs(options_.publish_stall_us * 1000LL);
+    }
+    // The decision above was taken at `now`; the event is stamped later
+    // (the thread may have been preempted since), so the slice is checked
+    // again on the stamp the event is recorded with.
+    int64_t ns = MonoNowNs();
+    if (!slices.Active(ns)) continue;
     int64_t server =
         single ? 1 : static_cast<int64_t>(rng.Below(options_.servers)) + 1;
     int32_t expected = std::max(0, state_.OpenOf(static_cast<int>(server)));
-    int64_t ns = MonoNowNs();
     ring.Claim(seq, static_cast<uint32_t>(expected), ns);
     if (!publisher->Publish(seq, server, ns)) ring.Abandon(seq);
     ++published_total_;

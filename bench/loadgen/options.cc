@@ -127,7 +127,7 @@ const char* Options::Usage() {
          "  [--never_read=0] [--rcvbuf=0] [--text_bytes=0] [--own_records=1]\n"
          "  [--slice_ms=0 --slice_phase=0 --slice_phases=2 "
          "--slice_settle_ms=200\n"
-         "   --slice_tail_ms=0]\n"
+         "   --slice_tail_ms=0] [--publish_stall_us=0]\n"
          "  chat: [--population=CONNECTIONS] [--rates=100,200,0] "
          "[--step_s=4]\n"
          "    [--step_warmup_s=1]\n";
@@ -256,6 +256,9 @@ bool Options::Parse(int argc, char** argv, std::string* error) {
     } else if (name == "slice_tail_ms") {
       ok = ToInt(v, &n) && n >= 0 && n <= 600000;
       slice_tail_ms = static_cast<int>(n);
+    } else if (name == "publish_stall_us") {
+      ok = ToInt(v, &n) && n >= 0 && n <= 1000000;
+      publish_stall_us = static_cast<int>(n);
     } else if (name == "delayed_ack") {
       ok = ToBool(v, &delayed_ack);
     } else if (name == "never_read") {

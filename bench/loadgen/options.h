@@ -73,6 +73,10 @@ struct Options {
   int slice_phases = 2;
   int slice_settle_ms = 200;
   int slice_tail_ms = 0;
+  // Tests: sleep this long (us) before each publish's timestamp, as a
+  // publisher thread preempted there would (a slice's publish decision must
+  // hold for the timestamp it is recorded with).
+  int publish_stall_us = 0;
   // --mode=chat (bench/README.md "chat"): the whole population's connection
   // count (default: --connections), the sweep's offered rates in events/s
   // (0: closed loop, --window events in flight), each step's warm-up and

@@ -158,3 +158,15 @@ class TestLoadgenPairedSlices(HeraldCase):
             # own slices); unsliced, the window would count 2.0 of 2.4 s.
             self.assertGreater(r["deliveries"], 0)
             self.assertLess(r["deliveries"], 0.75 * r["deliveries_total"])
+
+    def test_publisher_preempted_before_its_stamp_keeps_to_its_slice(self):
+        # 20 ms between the loop's slice check and the event's timestamp
+        # (--publish_stall_us), as a preempted thread would see it: the
+        # last publish of nearly every slice would be stamped in the other
+        # process's turn unless the stamp itself is checked.
+        runs = self.run_pair(["--rate=0", "--slice_settle_ms=%d" % SETTLE_MS,
+                              "--publish_stall_us=20000"])
+        for phase, r in enumerate(runs):
+            self.assertGreater(r["events_published_total"], 0)
+            self.assertGreaterEqual(r["slice_publish_offset_min_ms"], phase * SLICE_MS)
+            self.assertLess(r["slice_publish_offset_max_ms"], (phase + 1) * SLICE_MS)
