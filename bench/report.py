@@ -490,6 +490,7 @@ def build_tables(runs, window=None):
     t["unbatched"] = unbatched_table(runs)
     t["latency_targets"] = latency_targets(runs)
     t["paired"] = paired_table(runs)
+    t["paired_batched"] = paired_batched_table(runs)
     return t
 
 
@@ -654,6 +655,32 @@ def paired_table(runs):
     return rows
 
 
+def paired_batched_table(runs):
+    """Paired batched runs (bench/run "paired" with floor-batched): herald ws
+    and the batched floor in alternating slices, closed loop at a window.
+    Per (N, window): deliveries/s and herald ÷ batched floor against issue
+    10's batched target."""
+    rows = []
+    keys = sorted({(r.get("n"), r.get("window")) for r in runs
+                   if r.get("scenario") == "paired_batched"},
+                  key=lambda k: (k[0] or 0, k[1] or 0))
+    for n, w in keys:
+        h = find(runs, scenario="paired_batched", server="herald", n=n, window=w)
+        f = find(runs, scenario="paired_batched", server="floor", n=n, window=w)
+        row = {"n": n, "window": w,
+               "herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
+               "floor_batched_deliveries_per_s": lgv(f, "deliveries_per_s"),
+               "counted_s": lgv(h, "duration_s"),
+               "lost": sum((lgv(r, "deliveries_expected_total", 0) or 0) -
+                           (lgv(r, "deliveries_total", 0) or 0) for r in (h, f) if r)}
+        row["herald/floor-batched"] = ratio(row["herald_deliveries_per_s"],
+                                            row["floor_batched_deliveries_per_s"])
+        row["meets_target"] = (row["herald/floor-batched"] is not None and
+                               row["herald/floor-batched"] >= BATCHED_TARGET)
+        rows.append(row)
+    return rows
+
+
 def cluster_table(runs):
     """One row per node count: saturation and fixed-rate runs side by side."""
     rows = []
@@ -752,6 +779,7 @@ def markdown(res):
     L += unbatched_markdown(t, p)
     L += latency_targets_markdown(t, p)
     L += paired_markdown(t, p)
+    L += paired_batched_markdown(t, p)
     if t["latency"]:
         L.append(f"## 1c. Fan-out latency at equal offered load (N = {p['latency_n']}, "
                  f"the same fixed event rates for every server, {p['half_s']} s each)")
@@ -964,6 +992,28 @@ def paired_markdown(t, p):
                      f"{trio('herald')} | {fmt_ratio(lr['p99_ratio'])} | "
                      f"{'yes' if lr['meets_target'] else '**no**'} (≤ {LATENCY_TARGET[r['transport']]}×) | "
                      f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
+    L.append("")
+    return L
+
+
+def paired_batched_markdown(t, p):
+    rows = t.get("paired_batched") or []
+    if not rows:
+        return []
+    L = [f"## 1h. Paired batched: herald ws and the batched floor in alternating "
+         f"{p.get('paired_slice_ms')} ms turns (both up at once on core 0)", "",
+         "The saturation pair of 1g at the batched windows, against the batched floor "
+         f"(`herald-floor --batch`): closed loop, {p.get('paired_s')} s of window, each "
+         f"counting from {p.get('paired_settle_ms')} ms into its turns. Target (issue 10): "
+         f"herald ≥ {BATCHED_TARGET}× the batched floor.", "",
+         "| N | window | batched floor deliveries/s | herald ws deliveries/s | "
+         "herald÷batched floor | ≥ 0.8× | counted s | lost |",
+         "|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for r in rows:
+        L.append(f"| {r['n']:,} | {r['window']} | {fmt_num(r['floor_batched_deliveries_per_s'])} | "
+                 f"{fmt_num(r['herald_deliveries_per_s'])} | {fmt_ratio(r['herald/floor-batched'])} | "
+                 f"{'yes' if r['meets_target'] else '**no**'} | {fmt_num(r['counted_s'], 1)} | "
+                 f"{r['lost']:,} |")
     L.append("")
     return L
 
