@@ -307,6 +307,13 @@ def lgv(r, key, default=None):
     return r["loadgen"].get(key, default)
 
 
+def lost(rs):
+    """Deliveries expected and never received, over the runs `rs` (None
+    entries skipped)."""
+    return sum((lgv(r, "deliveries_expected_total", 0) or 0) -
+               (lgv(r, "deliveries_total", 0) or 0) for r in rs if r)
+
+
 def lat(r, key):
     if not r or not r.get("loadgen"):
         return None
@@ -558,8 +565,7 @@ def unbatched_table(runs):
             row[key + "_cpu_us"] = median([cpu_us_per_delivery(r) for r in reps])
             row[key + "_p99_us"] = median([lat(r, "p99") for r in reps])
             row[key + "_cores"] = [list(cores(r)) for r in reps]
-            row[key + "_lost"] = sum((lgv(r, "deliveries_expected_total", 0) or 0) -
-                                     (lgv(r, "deliveries_total", 0) or 0) for r in reps)
+            row[key + "_lost"] = lost(reps)
         row["herald_ws/floor"] = ratio(row["herald_ws_median"], row["floor_median"])
         row["herald_wss/floor"] = ratio(row["herald_wss_median"], row["floor_median"])
         row["herald_wss/ws"] = ratio(row["herald_wss_median"], row["herald_ws_median"])
@@ -629,8 +635,7 @@ def paired_table(runs):
                "herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
                "floor_deliveries_per_s": lgv(f, "deliveries_per_s"),
                "counted_s": lgv(h, "duration_s"),
-               "lost": sum((lgv(r, "deliveries_expected_total", 0) or 0) -
-                           (lgv(r, "deliveries_total", 0) or 0) for r in (h, f) if r),
+               "lost": lost((h, f)),
                "herald_p99_us": lat(h, "p99"), "floor_p99_us": lat(f, "p99"),
                "latency": []}
         row["herald/floor"] = ratio(row["herald_deliveries_per_s"], row["floor_deliveries_per_s"])
@@ -671,8 +676,7 @@ def paired_batched_table(runs):
                "herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
                "floor_batched_deliveries_per_s": lgv(f, "deliveries_per_s"),
                "counted_s": lgv(h, "duration_s"),
-               "lost": sum((lgv(r, "deliveries_expected_total", 0) or 0) -
-                           (lgv(r, "deliveries_total", 0) or 0) for r in (h, f) if r)}
+               "lost": lost((h, f))}
         row["herald/floor-batched"] = ratio(row["herald_deliveries_per_s"],
                                             row["floor_batched_deliveries_per_s"])
         row["meets_target"] = (row["herald/floor-batched"] is not None and
