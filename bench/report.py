@@ -615,6 +615,23 @@ def latency_targets(runs):
     return rows
 
 
+def saturation_pair(h, f, floor_key):
+    """The saturation half of a paired row: herald's run `h` against the
+    floor's run `f` (deliveries/s under `floor_key`), the time counted and
+    the deliveries lost on either side."""
+    return {"herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
+            floor_key: lgv(f, "deliveries_per_s"),
+            "counted_s": lgv(h, "duration_s"),
+            "lost": lost((h, f))}
+
+
+def at_least(row, ratio_key, floor_key, target):
+    """Stores herald ÷ floor under `ratio_key`; True when it reaches
+    `target`."""
+    row[ratio_key] = ratio(row["herald_deliveries_per_s"], row[floor_key])
+    return row[ratio_key] is not None and row[ratio_key] >= target
+
+
 def paired_table(runs):
     """Paired runs (bench/run "paired"): herald and the floor measured in
     alternating slices of one load generator pair. Per (N, transport): the
@@ -632,15 +649,11 @@ def paired_table(runs):
     for n, tr in keys:
         h, f = side("herald", n, tr, "saturation"), side("floor", n, tr, "saturation")
         row = {"n": n, "transport": tr,
-               "herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
-               "floor_deliveries_per_s": lgv(f, "deliveries_per_s"),
-               "counted_s": lgv(h, "duration_s"),
-               "lost": lost((h, f)),
+               **saturation_pair(h, f, "floor_deliveries_per_s"),
                "herald_p99_us": lat(h, "p99"), "floor_p99_us": lat(f, "p99"),
                "latency": []}
-        row["herald/floor"] = ratio(row["herald_deliveries_per_s"], row["floor_deliveries_per_s"])
-        row["meets_target"] = (tr == "ws" and row["herald/floor"] is not None and
-                               row["herald/floor"] >= UNBATCHED_TARGET)
+        reached = at_least(row, "herald/floor", "floor_deliveries_per_s", UNBATCHED_TARGET)
+        row["meets_target"] = tr == "ws" and reached
         rates = sorted({r.get("rate") for r in runs if r.get("scenario") == "paired" and
                         r.get("phase") == "latency" and r.get("n") == n and
                         r.get("transport") == tr})
@@ -672,15 +685,9 @@ def paired_batched_table(runs):
     for n, w in keys:
         h = find(runs, scenario="paired_batched", server="herald", n=n, window=w)
         f = find(runs, scenario="paired_batched", server="floor", n=n, window=w)
-        row = {"n": n, "window": w,
-               "herald_deliveries_per_s": lgv(h, "deliveries_per_s"),
-               "floor_batched_deliveries_per_s": lgv(f, "deliveries_per_s"),
-               "counted_s": lgv(h, "duration_s"),
-               "lost": lost((h, f))}
-        row["herald/floor-batched"] = ratio(row["herald_deliveries_per_s"],
-                                            row["floor_batched_deliveries_per_s"])
-        row["meets_target"] = (row["herald/floor-batched"] is not None and
-                               row["herald/floor-batched"] >= BATCHED_TARGET)
+        row = {"n": n, "window": w, **saturation_pair(h, f, "floor_batched_deliveries_per_s")}
+        row["meets_target"] = at_least(row, "herald/floor-batched",
+                                       "floor_batched_deliveries_per_s", BATCHED_TARGET)
         rows.append(row)
     return rows
 
