@@ -661,6 +661,7 @@ def paired_table(runs):
             hl, fl = side("herald", n, tr, "latency", rate), side("floor", n, tr, "latency", rate)
             lr = {"rate": rate, "floor_deliveries_per_s": lgv(fl, "deliveries_per_s"),
                   "herald_deliveries_per_s": lgv(hl, "deliveries_per_s"),
+                  "events": [lgv(hl, "events_published"), lgv(fl, "events_published")],
                   "incomplete": [lgv(hl, "events_incomplete"), lgv(fl, "events_incomplete")]}
             for q in ["p50", "p99", "p999"]:
                 lr[f"herald_{q}_us"] = lat(hl, q)
@@ -970,6 +971,9 @@ def paired_markdown(t, p):
     if not rows:
         return []
     slice_ms, settle = p.get("paired_slice_ms"), p.get("paired_settle_ms")
+    min_events = p.get("paired_min_events") or 0
+    longer = (f" (longer where that would publish fewer than {min_events} events per "
+              "server; the counts are in the table)") if min_events else ""
     L = [f"## 1g. Paired: herald and the floor in alternating {slice_ms} ms turns "
          "(both up at once on core 0, one load generator each on core 1)", "",
          "The two load generators agree on a clock and take turns: each publishes only in "
@@ -978,7 +982,7 @@ def paired_markdown(t, p):
          "ratio (bench/README.md, \"Paired runs\"). Saturation: window 1, "
          f"{p.get('paired_s')} s of window (the counted time is in the table). Latency: "
          f"both at the same fixed rates, fractions {p.get('paired_fractions')} of the floor's "
-         f"paired saturation rate, {p.get('paired_latency_s')} s of window each, in turns of "
+         f"paired saturation rate, {p.get('paired_latency_s')} s of window each{longer}, in turns of "
          f"{p.get('paired_latency_slice_ms')} ms whose last {p.get('paired_latency_tail_ms')} ms "
          "publish nothing (the turn's events drain inside it); every event published in a "
          "turn is counted whole. Targets "
@@ -992,14 +996,17 @@ def paired_markdown(t, p):
         L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(r['floor_deliveries_per_s'])} | "
                  f"{fmt_num(r['herald_deliveries_per_s'])} | {fmt_ratio(r['herald/floor'])} | "
                  f"{target} | {fmt_num(r['counted_s'], 1)} | {r['lost']:,} |")
-    L += ["", "| N | herald | events/s each | floor p50 / p99 / p99.9 ms | herald p50 / p99 / p99.9 ms "
+    L += ["", "| N | herald | events/s each | events counted: herald / floor "
+          "| floor p50 / p99 / p99.9 ms | herald p50 / p99 / p99.9 ms "
           "| p99 herald÷floor | target | incomplete: herald / floor |",
-          "|---:|---|---:|---|---|---:|---|---|"]
+          "|---:|---|---:|---|---|---|---:|---|---|"]
     for r in rows:
         for lr in r["latency"]:
             def trio(k):
                 return " / ".join(fmt_ms(lr[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
-            L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(lr['rate'], 1)} | {trio('floor')} | "
+            events = " / ".join(fmt_num(x) for x in lr.get("events") or [None, None])
+            L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(lr['rate'], 1)} | {events} | "
+                     f"{trio('floor')} | "
                      f"{trio('herald')} | {fmt_ratio(lr['p99_ratio'])} | "
                      f"{'yes' if lr['meets_target'] else '**no**'} (≤ {LATENCY_TARGET[r['transport']]}×) | "
                      f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
