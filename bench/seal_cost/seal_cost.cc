@@ -48,8 +48,8 @@ bool SealKeyed(EVP_CIPHER_CTX* ctx, const uint8_t* nonce, uint8_t* record) {
   int n = 0;
   return EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, nonce, 1) == 1 &&
          EVP_CipherUpdate(ctx, nullptr, &n, record, 5) == 1 &&
-         EVP_CipherUpdate(ctx, record + 5, &n, record + 5,
-                          kFrameBytes + 1) == 1 &&
+         EVP_CipherUpdate(ctx, record + 5, &n, record + 5, kFrameBytes + 1) ==
+             1 &&
          EVP_CipherFinal_ex(ctx, record + 6 + kFrameBytes, &n) == 1 &&
          EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
                              record + 6 + kFrameBytes) == 1;
@@ -112,9 +112,13 @@ int main(int argc, char** argv) {
 
   std::printf("connections %zu, rounds %d, %zu-byte records, AES-256-GCM\n",
               conns, rounds, kFrameBytes);
-  std::printf("herald (shared context, re-keyed per record): %.0f ns/record, "
-              "%zu bytes/connection of record state\n", herald, records_bytes);
-  std::printf("keyed context per connection: %.0f ns/record, +%zu "
-              "bytes/connection\n", kept, ctx_bytes);
+  std::printf(
+      "herald (shared context, re-keyed per record): %.0f ns/record, "
+      "%zu bytes/connection of record state\n",
+      herald, records_bytes);
+  std::printf(
+      "keyed context per connection: %.0f ns/record, +%zu "
+      "bytes/connection\n",
+      kept, ctx_bytes);
   return 0;
 }
