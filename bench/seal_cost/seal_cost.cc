@@ -85,7 +85,13 @@ int main(int argc, char** argv) {
 
   size_t before = HeapInUse();
   std::vector<std::unique_ptr<Tls13Records>> records(conns);
-  for (auto& r : records) r = RandomRecords();
+  for (auto& r : records) {
+    r = RandomRecords();
+    if (!r) {
+      std::fprintf(stderr, "herald-seal-cost: Tls13Records::Create failed\n");
+      return 1;
+    }
+  }
   const size_t records_bytes = (HeapInUse() - before) / conns;
   const double herald = NanosPerRecord(conns, rounds, [&](size_t i) {
     return records[i]->SealAppDataInto(Tls13Records::Pieces(&piece, 1),
@@ -99,8 +105,11 @@ int main(int argc, char** argv) {
     uint8_t key[32];
     RAND_bytes(key, sizeof(key));
     c.reset(EVP_CIPHER_CTX_new());
-    if (!c || EVP_CipherInit_ex(c.get(), cipher, nullptr, key, nullptr, 1) != 1)
+    if (!c ||
+        EVP_CipherInit_ex(c.get(), cipher, nullptr, key, nullptr, 1) != 1) {
+      std::fprintf(stderr, "herald-seal-cost: cannot key AES-256-GCM\n");
       return 1;
+    }
   }
   const size_t ctx_bytes = (HeapInUse() - before) / conns;
   const uint8_t nonce[12] = {};
