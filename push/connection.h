@@ -81,12 +81,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
     __builtin_prefetch(p + 192);
   }
   void PrefetchTransport() const {
-    if (send_hot_ == nullptr) return;
-    const char* p = static_cast<const char*>(send_hot_);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
-    __builtin_prefetch(p + 192);
+    for (const void* hot : send_hot_) {
+      if (hot == nullptr) return;
+      const char* p = static_cast<const char*>(hot);
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + 64);
+      __builtin_prefetch(p + 128);
+      __builtin_prefetch(p + 192);
+    }
   }
 
   // Every byte held for this connection that the kernel has not taken:
@@ -151,9 +153,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void ShutdownSend() = 0;
   // The socket's descriptor, for options set on it; -1 if none.
   virtual int SocketFd() { return -1; }
-  // The subclass's state its StartWrite reads first (its socket), for
-  // PrefetchTransport; set once, when the transport is ready.
-  void set_send_hot(const void* p) { send_hot_ = p; }
+  // The subclass's state its StartWrite reads first (its socket; with TLS
+  // also the record state a seal reads), for PrefetchTransport: up to
+  // kSendHotObjects addresses, 256 bytes from each, null after the last;
+  // set once, when the transport is ready.
+  static constexpr size_t kSendHotObjects = 3;
+  using SendHot = std::array<const void*, kSendHotObjects>;
+  void set_send_hot(const SendHot& hot) { send_hot_ = hot; }
   virtual void CloseSocket() = 0;
 
   void OnTransportReady(boost::system::error_code ec);
@@ -247,7 +253,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   const Kind kind_;
   const ConnectionId id_;
-  const void* send_hot_ = nullptr;
+  SendHot send_hot_{};
   State state_ = State::kHandshake;
   bool registered_ = false;
   // Asked the gate, no answer yet (only ever once, in kAdmitting); cleared by
@@ -264,7 +270,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool ping_outstanding_ = false;
 
   // Send side: frames waiting and the write in flight. Beside the state and
-  // flags, so a delivery touches the fewest cache lines (PrefetchForSend).
+  // flags, so a delivery touches the fewest cache lines (PrefetchState).
   SendQueue queue_;
 
   int64_t user_id_ = 0;

@@ -36,6 +36,7 @@ class OpenSslTransport final : public TlsTransport {
   void AbandonWrite() override { write_pending_ = false; }
   Step TryRead(uint8_t* data, size_t& size) override;
   size_t UnsentBytes() const override;
+  const void* SendState() const override { return nullptr; }
   void ShutdownSend() override;
   void Close() override;
 

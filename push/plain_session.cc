@@ -14,7 +14,7 @@ PlainSession::PlainSession(Worker& worker, Kind kind,
     : Connection(worker, kind), socket_(std::move(socket)) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);  // StartWrite never blocks
-  set_send_hot(&socket_);
+  set_send_hot({&socket_});
 }
 
 void PlainSession::AsyncTransportHandshake() {

@@ -37,6 +37,7 @@ class Tls13RecordTransport final : public TlsTransport {
   void AbandonWrite() override { write_pending_ = false; }
   Step TryRead(uint8_t* data, size_t& size) override;
   size_t UnsentBytes() const override;
+  const void* SendState() const override { return records_.get(); }
   void ShutdownSend() override;
   void Close() override;
 

@@ -122,11 +122,13 @@ class Tls13Records {
   bool SealInnerForTest(const uint8_t* inner, size_t size, std::string& out);
 
  private:
+  // What sealing or opening a record reads (key, iv, seq) first, the
+  // secret (used only for a key update) after it.
   struct Direction {
-    std::array<uint8_t, EVP_MAX_MD_SIZE> secret{};
     std::array<uint8_t, 32> key{};
     std::array<uint8_t, 12> iv{};
     uint64_t seq = 0;
+    std::array<uint8_t, EVP_MAX_MD_SIZE> secret{};
   };
 
   Tls13Records(int suite, const EVP_MD* md, size_t key_size);
@@ -162,8 +164,11 @@ class Tls13Records {
   int empty_records_ = 0;   // received in a row
   int warning_alerts_ = 0;  // received in a row
   Alert alert_ = Alert::kCloseNotify;
-  Direction read_;
+  // The sending direction first: a delivery's seal then reads the first
+  // 120 bytes of this object only, which a fan-out prefetches
+  // (Connection::PrefetchTransport: 256 bytes).
   Direction write_;
+  Direction read_;
 };
 
 }  // namespace herald::push

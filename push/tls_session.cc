@@ -55,7 +55,9 @@ void TlsSession::Pump() {
                               ? Transport::kWssTls12
                               : Transport::kWssTls13;
         transport_ = handshake_->Finish(*this);
-        set_send_hot(transport_.get());
+        // The transport, this session's pointer to it (UnsentBytes reads
+        // it) and what the transport seals with.
+        set_send_hot({transport_.get(), &transport_, transport_->SendState()});
         handshake_.reset();
         OnTransportReady({});
         break;

@@ -56,6 +56,9 @@ class TlsTransport {
   // Bytes of the pending write not yet taken, and records of its own not
   // yet sent: what the kernel has not taken.
   virtual size_t UnsentBytes() const = 0;
+  // State of the transport's own that a write reads besides this object
+  // (a fan-out prefetches it: Connection::PrefetchTransport); null if none.
+  virtual const void* SendState() const = 0;
   // Sends close_notify (before the session's FIN).
   virtual void ShutdownSend() = 0;
   // The socket closes next: a best-effort final alert that never waits,
