@@ -498,6 +498,7 @@ def build_tables(runs, window=None):
     t["latency_targets"] = latency_targets(runs)
     t["paired"] = paired_table(runs)
     t["paired_batched"] = paired_batched_table(runs)
+    t["paired_control"] = control_table(runs)
     return t
 
 
@@ -693,6 +694,41 @@ def paired_batched_table(runs):
     return rows
 
 
+def control_table(runs):
+    """Control pairs (bench/run "control"): the floor against a second floor
+    ("floor-a") in the paired method. Per N: the saturation ratio and per
+    fixed rate the p99 ratio, a ÷ b, with how far each strays from 1 (what
+    the method itself cannot tell apart)."""
+    rows = []
+    for n in sorted({r.get("n") for r in runs if r.get("scenario") == "paired_control"},
+                    key=lambda v: v or 0):
+        def side(server, phase, rate=None):
+            return find(runs, scenario="paired_control", server=server, n=n, phase=phase,
+                        rate=rate)
+        a, b = side("floor-a", "saturation"), side("floor", "saturation")
+        row = {"n": n, "a_deliveries_per_s": lgv(a, "deliveries_per_s"),
+               "b_deliveries_per_s": lgv(b, "deliveries_per_s"), "lost": lost((a, b)),
+               "latency": []}
+        row["a/b"] = ratio(row["a_deliveries_per_s"], row["b_deliveries_per_s"])
+        rates = sorted({r.get("rate") for r in runs if r.get("scenario") == "paired_control"
+                        and r.get("phase") == "latency" and r.get("n") == n})
+        for rate in rates:
+            al, bl = side("floor-a", "latency", rate), side("floor", "latency", rate)
+            lr = {"rate": rate, "events": [lgv(al, "events_published"),
+                                           lgv(bl, "events_published")],
+                  "incomplete": [lgv(al, "events_incomplete"), lgv(bl, "events_incomplete")]}
+            for q in ["p50", "p99", "p999"]:
+                lr[f"a_{q}_us"] = lat(al, q)
+                lr[f"b_{q}_us"] = lat(bl, q)
+            lr["p99_ratio"] = ratio(lr["a_p99_us"], lr["b_p99_us"])
+            v = lr["p99_ratio"]
+            lr["within"] = {tr: v is not None and 1 / t <= v <= t
+                            for tr, t in LATENCY_TARGET.items()}
+            row["latency"].append(lr)
+        rows.append(row)
+    return rows
+
+
 def cluster_table(runs):
     """One row per node count: saturation and fixed-rate runs side by side."""
     rows = []
@@ -792,6 +828,7 @@ def markdown(res):
     L += latency_targets_markdown(t, p)
     L += paired_markdown(t, p)
     L += paired_batched_markdown(t, p)
+    L += control_markdown(t, p)
     if t["latency"]:
         L.append(f"## 1c. Fan-out latency at equal offered load (N = {p['latency_n']}, "
                  f"the same fixed event rates for every server, {p['half_s']} s each)")
@@ -1009,6 +1046,38 @@ def paired_markdown(t, p):
                      f"{trio('floor')} | "
                      f"{trio('herald')} | {fmt_ratio(lr['p99_ratio'])} | "
                      f"{'yes' if lr['meets_target'] else '**no**'} (≤ {LATENCY_TARGET[r['transport']]}×) | "
+                     f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
+    L.append("")
+    return L
+
+
+def control_markdown(t, p):
+    rows = t.get("paired_control") or []
+    if not rows:
+        return []
+    L = ["## 1i. Control: the floor paired with a second floor (the method's own resolution)", "",
+         "Table 1g's pairs with the same program on both sides: floor a in herald's turns, "
+         "floor b in the floor's, same settings. Both are the same server, so every ratio "
+         "here would be 1 with a perfect method; how far it strays is how far a herald÷floor "
+         "ratio in 1g can stray with no difference between the servers. Within: a÷b and "
+         "b÷a both under the ws (1.1×) and wss (1.25×) targets.", "",
+         "| N | floor a deliveries/s | floor b deliveries/s | a÷b | lost |",
+         "|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        L.append(f"| {r['n']:,} | {fmt_num(r['a_deliveries_per_s'])} | "
+                 f"{fmt_num(r['b_deliveries_per_s'])} | {fmt_ratio(r['a/b'])} | {r['lost']:,} |")
+    L += ["", "| N | events/s each | events counted: a / b | a p50 / p99 / p99.9 ms "
+          "| b p50 / p99 / p99.9 ms | p99 a÷b | within 1.1× | within 1.25× "
+          "| incomplete: a / b |",
+          "|---:|---:|---|---|---|---:|---|---|---|"]
+    for r in rows:
+        for lr in r["latency"]:
+            def trio(k):
+                return " / ".join(fmt_ms(lr[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
+            events = " / ".join(fmt_num(x) for x in lr["events"])
+            yes = {tr: "yes" if lr["within"][tr] else "**no**" for tr in LATENCY_TARGET}
+            L.append(f"| {r['n']:,} | {fmt_num(lr['rate'], 1)} | {events} | {trio('a')} | "
+                     f"{trio('b')} | {fmt_ratio(lr['p99_ratio'])} | {yes['ws']} | {yes['wss']} | "
                      f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
     L.append("")
     return L
