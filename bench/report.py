@@ -633,6 +633,13 @@ def at_least(row, ratio_key, floor_key, target):
     return row[ratio_key] is not None and row[ratio_key] >= target
 
 
+def put_quantiles(lr, prefix, run):
+    """Stores `run`'s p50, p99 and p99.9 in the latency row `lr` as
+    PREFIX_p50_us and so on."""
+    for q in ["p50", "p99", "p999"]:
+        lr[f"{prefix}_{q}_us"] = lat(run, q)
+
+
 def paired_table(runs):
     """Paired runs (bench/run "paired"): herald and the floor measured in
     alternating slices of one load generator pair. Per (N, transport): the
@@ -664,9 +671,8 @@ def paired_table(runs):
                   "herald_deliveries_per_s": lgv(hl, "deliveries_per_s"),
                   "events": [lgv(hl, "events_published"), lgv(fl, "events_published")],
                   "incomplete": [lgv(hl, "events_incomplete"), lgv(fl, "events_incomplete")]}
-            for q in ["p50", "p99", "p999"]:
-                lr[f"herald_{q}_us"] = lat(hl, q)
-                lr[f"floor_{q}_us"] = lat(fl, q)
+            put_quantiles(lr, "herald", hl)
+            put_quantiles(lr, "floor", fl)
             lr["p99_ratio"] = ratio(lr["herald_p99_us"], lr["floor_p99_us"])
             lr["meets_target"] = (lr["p99_ratio"] is not None and
                                   lr["p99_ratio"] <= LATENCY_TARGET[tr])
@@ -717,9 +723,8 @@ def control_table(runs):
             lr = {"rate": rate, "events": [lgv(al, "events_published"),
                                            lgv(bl, "events_published")],
                   "incomplete": [lgv(al, "events_incomplete"), lgv(bl, "events_incomplete")]}
-            for q in ["p50", "p99", "p999"]:
-                lr[f"a_{q}_us"] = lat(al, q)
-                lr[f"b_{q}_us"] = lat(bl, q)
+            put_quantiles(lr, "a", al)
+            put_quantiles(lr, "b", bl)
             lr["p99_ratio"] = ratio(lr["a_p99_us"], lr["b_p99_us"])
             v = lr["p99_ratio"]
             lr["within"] = {tr: v is not None and 1 / t <= v <= t
@@ -1003,6 +1008,16 @@ def latency_targets_markdown(t, p):
     return L
 
 
+def fmt_pair(xs):
+    """Two counts, one per side of a pair, as "a / b"."""
+    return " / ".join(fmt_num(x) for x in xs or [None, None])
+
+
+def fmt_trio(lr, prefix):
+    """p50 / p99 / p99.9 in ms of a latency row's `prefix` side."""
+    return " / ".join(fmt_ms(lr[f"{prefix}_{q}_us"]) for q in ["p50", "p99", "p999"])
+
+
 def paired_markdown(t, p):
     rows = t.get("paired") or []
     if not rows:
@@ -1039,14 +1054,12 @@ def paired_markdown(t, p):
           "|---:|---|---:|---|---|---|---:|---|---|"]
     for r in rows:
         for lr in r["latency"]:
-            def trio(k):
-                return " / ".join(fmt_ms(lr[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
-            events = " / ".join(fmt_num(x) for x in lr.get("events") or [None, None])
-            L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(lr['rate'], 1)} | {events} | "
-                     f"{trio('floor')} | "
-                     f"{trio('herald')} | {fmt_ratio(lr['p99_ratio'])} | "
+            L.append(f"| {r['n']:,} | {r['transport']} | {fmt_num(lr['rate'], 1)} | "
+                     f"{fmt_pair(lr.get('events'))} | "
+                     f"{fmt_trio(lr, 'floor')} | "
+                     f"{fmt_trio(lr, 'herald')} | {fmt_ratio(lr['p99_ratio'])} | "
                      f"{'yes' if lr['meets_target'] else '**no**'} (≤ {LATENCY_TARGET[r['transport']]}×) | "
-                     f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
+                     f"{fmt_pair(lr['incomplete'])} |")
     L.append("")
     return L
 
@@ -1072,13 +1085,10 @@ def control_markdown(t, p):
           "|---:|---:|---|---|---|---:|---|---|---|"]
     for r in rows:
         for lr in r["latency"]:
-            def trio(k):
-                return " / ".join(fmt_ms(lr[f"{k}_{q}_us"]) for q in ["p50", "p99", "p999"])
-            events = " / ".join(fmt_num(x) for x in lr["events"])
             yes = {tr: "yes" if lr["within"][tr] else "**no**" for tr in LATENCY_TARGET}
-            L.append(f"| {r['n']:,} | {fmt_num(lr['rate'], 1)} | {events} | {trio('a')} | "
-                     f"{trio('b')} | {fmt_ratio(lr['p99_ratio'])} | {yes['ws']} | {yes['wss']} | "
-                     f"{' / '.join(fmt_num(x) for x in lr['incomplete'])} |")
+            L.append(f"| {r['n']:,} | {fmt_num(lr['rate'], 1)} | {fmt_pair(lr['events'])} | "
+                     f"{fmt_trio(lr, 'a')} | {fmt_trio(lr, 'b')} | {fmt_ratio(lr['p99_ratio'])} | "
+                     f"{yes['ws']} | {yes['wss']} | {fmt_pair(lr['incomplete'])} |")
     L.append("")
     return L
 
